@@ -2,6 +2,8 @@
 //! arguments, wires the crates together and prints.
 
 mod assess_cmd;
+mod card_build;
+mod card_cmd;
 mod eval_cmd;
 mod frameworks_cmd;
 mod horizon_cmd;
@@ -34,6 +36,8 @@ pub mod exit {
     pub const INSUFFICIENT_EVIDENCE: u8 = 5;
     /// `assess` / `scorecard`: an inconclusive verdict decides a gate; a reviewer must determine it.
     pub const NEEDS_REVIEW: u8 = 6;
+    /// `verify`: a bundle's signature or a file's hash does not check out.
+    pub const VERIFY_FAILED: u8 = 7;
     /// Interrupted (Ctrl-C); the run can be resumed.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -43,7 +47,7 @@ pub mod exit {
     name = "redline",
     version,
     about = "Run safety and capability evaluations against model endpoints, and keep every number checkable.",
-    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 too many errored samples (--fail-on-error), 4 a gate failed, 5 insufficient evidence, 6 needs review, 130 interrupted.\n\
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 too many errored samples (--fail-on-error), 4 a gate failed, 5 insufficient evidence, 6 needs review, 7 a signed bundle failed verification, 130 interrupted.\n\
                   The store defaults to $XDG_DATA_HOME/redline/redline.db (else ~/.local/share/redline/redline.db); set --store or REDLINE_STORE to use another file.\n\
                   Logging: REDLINE_LOG=debug (tracing filter syntax). API keys are never logged or stored."
 )]
@@ -68,6 +72,12 @@ enum Command {
     Scorecard(assess_cmd::ScorecardArgs),
     /// Record a human determination of a category's level, with its rationale (append-only).
     Determine(assess_cmd::DetermineArgs),
+    /// Write an assessment's system card (HTML, Markdown, JSON), optionally as a signed bundle.
+    Card(card_cmd::CardArgs),
+    /// Create an ed25519 key pair for signing card bundles.
+    Keygen(card_cmd::KeygenArgs),
+    /// Check a signed card bundle: the signature and every file's SHA-256.
+    Verify(card_cmd::VerifyArgs),
     /// Check a judge against labelled answers: accuracy, Cohen's kappa, confusion matrix.
     JudgeCheck(judge_cmd::JudgeCheckArgs),
     /// Task-completion time horizons (METR's method) per model from per-run records.
@@ -102,6 +112,9 @@ fn main() -> ExitCode {
         Command::Assess(args) => assess_cmd::assess(args, &store_path),
         Command::Scorecard(args) => assess_cmd::scorecard_cmd(args, &store_path),
         Command::Determine(args) => assess_cmd::determine(args, &store_path),
+        Command::Card(args) => card_cmd::card(args, &store_path),
+        Command::Keygen(args) => card_cmd::keygen(args),
+        Command::Verify(args) => card_cmd::verify(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

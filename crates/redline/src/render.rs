@@ -11,7 +11,7 @@ use redline_store::AssessmentRow;
 use crate::assess_cmd::Computed;
 use crate::text::safe_preview;
 
-fn level(fw: &Framework, r: LevelRange) -> String {
+pub fn level(fw: &Framework, r: LevelRange) -> String {
     if r.settled() {
         fw.level_name(r.low).to_string()
     } else {
@@ -178,7 +178,7 @@ fn indicators(s: &mut String, fw: &Framework, card: &Scorecard) {
     }
 }
 
-fn target_label(t: &serde_json::Value) -> String {
+pub fn target_label(t: &serde_json::Value) -> String {
     let mut label = t["endpoint"]["model"].as_str().unwrap_or("?").to_string();
     if !t["safety_prompt"].is_null() {
         label.push_str(" + safety prompt");

@@ -261,7 +261,7 @@ fn show(store: &Store, run_id: &str, samples: bool, json: bool) -> anyhow::Resul
     Ok(out.flush()?)
 }
 
-fn export(store: &Store, run_id: &str, out: Option<&Path>) -> anyhow::Result<()> {
+pub fn export(store: &Store, run_id: &str, out: Option<&Path>) -> anyhow::Result<()> {
     let run = store.get_run(run_id)?;
     let sink: Box<dyn Write> = match out {
         Some(p) => {
