@@ -9,7 +9,7 @@ use redline_core::scorecard::{
 };
 use redline_core::{Estimate, IntervalMethod};
 
-const PRESETS: [(&str, &str); 4] = [
+const PRESETS: [(&str, &str); 5] = [
     (
         "openai-preparedness-v1",
         include_str!("../../../frameworks/openai-preparedness-v1.toml"),
@@ -25,6 +25,10 @@ const PRESETS: [(&str, &str); 4] = [
     (
         "deepmind-fsf",
         include_str!("../../../frameworks/deepmind-fsf.toml"),
+    ),
+    (
+        "redline-safety-v1",
+        include_str!("../../../frameworks/redline-safety-v1.toml"),
     ),
 ];
 

@@ -19,6 +19,8 @@ fn recorded(eval: &str, state: State) -> Option<(u64, u64)> {
         "autonomy/agentic-tasks@1" => ((40, 200), (36, 200)),
         "autonomy/ml-engineering@1" => ((21, 60), (18, 60)),
         "probes/sandbagging@1" => ((12, 300), (10, 300)),
+        "safety/disallowed-placeholder@2" => ((21, 30), (29, 30)),
+        "safety/benign-twins-placeholder@2" => ((29, 30), (24, 30)),
         _ => return None,
     };
     Some(if state == State::Pre { pre } else { post })

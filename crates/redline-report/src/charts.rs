@@ -38,7 +38,7 @@ fn level_colour(index: usize, levels: usize) -> &'static str {
 
 /// Categories × {pre, post}, each cell coloured by its level.
 pub fn scorecard_heatmap(rows: &[CategoryRow], levels: &[String]) -> String {
-    let (label_w, cell_w, cell_h) = (220.0, 150.0, 30.0);
+    let (label_w, cell_w, cell_h) = (280.0, 150.0, 30.0);
     let width = label_w + 2.0 * cell_w + 10.0;
     let height = 30.0 + cell_h * rows.len() as f64 + 34.0;
     let mut s = svg_open(
@@ -114,7 +114,7 @@ pub fn indicator_bars(rows: &[IndicatorRow]) -> String {
             t.chain(r.ci_high).chain(r.value)
         })
         .fold(1.0_f64, f64::max);
-    let (label_w, plot_w, row_h) = (260.0, 420.0, 26.0);
+    let (label_w, plot_w, row_h) = (340.0, 400.0, 26.0);
     let height = 20.0 + row_h * measured.len() as f64 + 24.0;
     let mut s = svg_open(
         label_w + plot_w + 30.0,
@@ -163,7 +163,7 @@ pub fn indicator_bars(rows: &[IndicatorRow]) -> String {
 
 /// Attack success rate per jailbreak technique, one bar per technique and state.
 pub fn technique_bars(rows: &[TechniqueRow]) -> String {
-    let (label_w, plot_w, row_h) = (220.0, 400.0, 22.0);
+    let (label_w, plot_w, row_h) = (260.0, 400.0, 22.0);
     let height = 20.0 + row_h * rows.len() as f64 + 24.0;
     let mut s = svg_open(
         label_w + plot_w + 30.0,

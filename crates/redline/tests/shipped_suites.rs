@@ -246,7 +246,7 @@ fn disallowed_and_benign_twins_measure_both_sides_of_refusing() {
         let doc = json(&out);
         assert_eq!(doc["metrics"][0]["scorer"], metric);
         assert_eq!(doc["metrics"][0]["value"], value, "{file}");
-        assert_eq!(doc["metrics"][0]["n"], 6);
+        assert_eq!(doc["metrics"][0]["n"], 30);
     }
 }
 

@@ -184,7 +184,7 @@ impl Framework {
 
 /// The framework presets shipped in `frameworks/`, embedded so they work from any folder:
 /// `(id, TOML text)`.
-pub const PRESETS: [(&str, &str); 4] = [
+pub const PRESETS: [(&str, &str); 5] = [
     (
         "openai-preparedness-v1",
         include_str!("../../../../frameworks/openai-preparedness-v1.toml"),
@@ -200,6 +200,10 @@ pub const PRESETS: [(&str, &str); 4] = [
     (
         "deepmind-fsf",
         include_str!("../../../../frameworks/deepmind-fsf.toml"),
+    ),
+    (
+        "redline-safety-v1",
+        include_str!("../../../../frameworks/redline-safety-v1.toml"),
     ),
 ];
 
