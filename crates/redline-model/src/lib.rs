@@ -44,7 +44,7 @@ pub use mitigation::{
 pub use openai::OpenAiCompatible;
 pub use retry::{call_with_retry, Attempt, RetryPolicy};
 pub use secret::ApiKey;
-pub use spec::{build_model, ModelSpec, ModelSpecError, Provider};
+pub use spec::{build_model, ModelSpec, ModelSpecError, Provider, IN_PROCESS};
 pub use types::{ChatRequest, ChatResponse, GenerateConfig, Message, ModelId, Role, Usage};
 
 /// A chat model. Object-safe, so targets (a model wrapped in mitigations) compose at run time.

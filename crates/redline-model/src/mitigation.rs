@@ -99,6 +99,7 @@ impl ModerationFilter {
             config: crate::types::GenerateConfig {
                 temperature: Some(0.0),
                 max_tokens: Some(256),
+                choices: vec!["SAFE".into(), "UNSAFE".into()],
                 ..Default::default()
             },
         };

@@ -12,6 +12,9 @@ use crate::secret::ApiKey;
 use crate::types::ModelId;
 use crate::Model;
 
+/// What a local model's "base URL" is recorded as: it has none.
+pub const IN_PROCESS: &str = "in-process";
+
 /// The providers Redline speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
@@ -21,15 +24,19 @@ pub enum Provider {
     OpenAi,
     /// Anthropic's Messages API; needs `ANTHROPIC_API_KEY`.
     Anthropic,
+    /// A GGUF model run in-process on the CPU (`local/smollm2` for the default model, or
+    /// `local/PATH.gguf`). Built by the CLI with `redline-local`, not by [`build_model`].
+    Local,
 }
 
 impl Provider {
-    pub const NAMES: &'static str = "openai-compatible, openai, anthropic";
+    pub const NAMES: &'static str = "openai-compatible, openai, anthropic, local";
 
     pub fn default_key_env(&self) -> &'static str {
         match self {
             Provider::OpenAiCompatible | Provider::OpenAi => "OPENAI_API_KEY",
             Provider::Anthropic => "ANTHROPIC_API_KEY",
+            Provider::Local => "",
         }
     }
 
@@ -38,11 +45,12 @@ impl Provider {
             Provider::OpenAiCompatible => None,
             Provider::OpenAi => Some("https://api.openai.com/v1"),
             Provider::Anthropic => Some("https://api.anthropic.com/v1"),
+            Provider::Local => Some(IN_PROCESS),
         }
     }
 
     fn key_required(&self) -> bool {
-        !matches!(self, Provider::OpenAiCompatible)
+        !matches!(self, Provider::OpenAiCompatible | Provider::Local)
     }
 }
 
@@ -65,6 +73,8 @@ pub enum ModelSpecError {
     BadBaseUrl(String),
     #[error("`{provider}` models need an API key in the environment variable {var}, which is not set")]
     MissingKey { provider: String, var: String },
+    #[error("`{0}` runs in-process: local models are built by the redline CLI, not over HTTP")]
+    InProcess(String),
     #[error(transparent)]
     Client(#[from] ModelError),
 }
@@ -80,6 +90,7 @@ impl FromStr for ModelSpec {
             "openai-compatible" | "openai-api" => Provider::OpenAiCompatible,
             "openai" => Provider::OpenAi,
             "anthropic" => Provider::Anthropic,
+            "local" => Provider::Local,
             other => return Err(ModelSpecError::UnknownProvider(other.to_string())),
         };
         Ok(ModelSpec {
@@ -95,12 +106,16 @@ impl ModelSpec {
             Provider::OpenAiCompatible => "openai-compatible",
             Provider::OpenAi => "openai",
             Provider::Anthropic => "anthropic",
+            Provider::Local => "local",
         };
         ModelId(format!("{p}/{}", self.name))
     }
 
     /// The base URL that will be used: the one given, or the provider's default.
     pub fn resolve_base_url(&self, given: Option<&str>) -> Result<String, ModelSpecError> {
+        if self.provider == Provider::Local {
+            return Ok(IN_PROCESS.to_string());
+        }
         let url = given
             .map(str::to_string)
             .or_else(|| self.provider.default_base_url().map(str::to_string))
@@ -141,6 +156,7 @@ pub fn build_model(
         Provider::OpenAiCompatible => Arc::new(OpenAiCompatible::new(settings)?),
         Provider::OpenAi => Arc::new(OpenAiCompatible::new(settings)?.with_id(spec.id())),
         Provider::Anthropic => Arc::new(Anthropic::new(settings)?),
+        Provider::Local => return Err(ModelSpecError::InProcess(spec.id().0)),
     })
 }
 

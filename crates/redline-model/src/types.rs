@@ -71,6 +71,11 @@ pub struct GenerateConfig {
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
+    /// Answer with exactly one of these strings. Local models score each and pick the most
+    /// likely (a classifier reading of a generative model); remote APIs have no such option and
+    /// answer freely, so callers still parse what comes back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -121,6 +121,20 @@ fn framework_source(spec: &str) -> anyhow::Result<(String, String)> {
 }
 
 pub fn assess(args: AssessArgs, store_path: &Path) -> anyhow::Result<u8> {
+    match run_assessment(&args, store_path)? {
+        Ran::Done(assessment) => show(&Store::open(store_path)?, &assessment, args.json),
+        Ran::Interrupted => Ok(exit::INTERRUPTED),
+    }
+}
+
+/// How an assessment's runs ended.
+pub enum Ran {
+    Done(AssessmentRow),
+    Interrupted,
+}
+
+/// Creates the assessment and runs the suite on the pre- then the post-mitigation target.
+pub fn run_assessment(args: &AssessArgs, store_path: &Path) -> anyhow::Result<Ran> {
     let (text, file) = framework_source(&args.framework)?;
     let fw = parse_framework(&text, &file)?;
     let suite = Suite::load(&args.suite)?;
@@ -185,11 +199,11 @@ pub fn assess(args: AssessArgs, store_path: &Path) -> anyhow::Result<u8> {
             }
             if done.code == exit::INTERRUPTED {
                 eprintln!("stopped: resume with the same command");
-                return Ok(exit::INTERRUPTED);
+                return Ok(Ran::Interrupted);
             }
         }
     }
-    show(&store, &assessment, args.json)
+    Ok(Ran::Done(assessment))
 }
 
 /// The sequential tests of every indicator that reads `eval_path` and asks for sequential

@@ -366,9 +366,11 @@ pub async fn execute(
     let judge_id = judge.as_ref().map(|j| j.id().0.clone());
     let mut plan = plan(eval, target, args, &model.id().0, early_stop, judge_id)?;
     let key_var = target.key_env()?;
-    check_reachable(&plan.base_url, Duration::from_secs(10))
-        .await
-        .map_err(|e| anyhow!("cannot reach --base-url {}: {e}", plan.base_url))?;
+    if plan.base_url != redline_model::IN_PROCESS {
+        check_reachable(&plan.base_url, Duration::from_secs(10))
+            .await
+            .map_err(|e| anyhow!("cannot reach --base-url {}: {e}", plan.base_url))?;
+    }
 
     let store = Store::open(store_path)?;
     let (run, created) = pick_run(&store, resume, args.new, &plan)?;

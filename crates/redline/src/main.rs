@@ -4,10 +4,12 @@
 mod assess_cmd;
 mod card_build;
 mod card_cmd;
+mod demo_cmd;
 mod eval_cmd;
 mod frameworks_cmd;
 mod horizon_cmd;
 mod judge_cmd;
+mod local;
 mod progress;
 mod render;
 mod run_report;
@@ -72,6 +74,9 @@ enum Command {
     Scorecard(assess_cmd::ScorecardArgs),
     /// Record a human determination of a category's level, with its rationale (append-only).
     Determine(assess_cmd::DetermineArgs),
+    /// The whole pipeline on the local model, no API key: two generations assessed pre and post
+    /// mitigation, then a signed system card comparing them.
+    Demo(demo_cmd::DemoArgs),
     /// Write an assessment's system card (HTML, Markdown, JSON), optionally as a signed bundle.
     Card(card_cmd::CardArgs),
     /// Create an ed25519 key pair for signing card bundles.
@@ -88,6 +93,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Local models: candle splits each matrix multiply across a spin-barrier thread pool, which
+    // collapses when anything else competes for the cores (measured on 2 cores with a busy
+    // neighbour: 3 decode tokens/s with two threads, 53 with one). One thread is the robust
+    // default; CANDLE_NUM_THREADS overrides it. Set here, before any thread exists.
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -112,6 +124,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => assess_cmd::assess(args, &store_path),
         Command::Scorecard(args) => assess_cmd::scorecard_cmd(args, &store_path),
         Command::Determine(args) => assess_cmd::determine(args, &store_path),
+        Command::Demo(args) => demo_cmd::demo(args, &store_path),
         Command::Card(args) => card_cmd::card(args, &store_path),
         Command::Keygen(args) => card_cmd::keygen(args),
         Command::Verify(args) => card_cmd::verify(args),

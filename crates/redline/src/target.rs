@@ -177,6 +177,9 @@ impl Target {
 
 pub fn build_endpoint(e: &Endpoint, timeout: Duration, conns: usize) -> anyhow::Result<Arc<dyn Model>> {
     let spec: ModelSpec = e.model.parse()?;
+    if spec.provider == redline_model::Provider::Local {
+        return crate::local::local_model(&spec.name);
+    }
     Ok(build_model(
         &spec,
         e.base_url.as_deref(),
