@@ -199,29 +199,31 @@ pub fn technique_bars(rows: &[TechniqueRow]) -> String {
     s
 }
 
-/// One line per (state, eval, scorer) through each generation's value, oldest first.
+/// One line per (state, eval, scorer) through each generation's value: the earlier
+/// assessments in the order given, then this one.
 pub fn trend_lines(rows: &[Comparison]) -> String {
+    const THIS: &str = "this assessment";
+    let mut generations: Vec<String> = Vec::new();
+    for c in rows {
+        let short: String = c.baseline_assessment.chars().take(8).collect();
+        if !generations.contains(&short) {
+            generations.push(short);
+        }
+    }
+    generations.push(THIS.to_string());
     let mut series: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     for c in rows {
         let points = series
             .entry(format!("{} {} ({})", c.eval, c.scorer, c.state))
             .or_default();
-        if !points.iter().any(|(m, _)| *m == c.baseline_model) {
-            points.push((c.baseline_model.clone(), c.baseline_value));
-        }
-        if !points.iter().any(|(m, _)| *m == c.model) {
-            points.push((c.model.clone(), c.value));
+        points.push((c.baseline_assessment.chars().take(8).collect(), c.baseline_value));
+        if !points.iter().any(|(g, _)| g == THIS) {
+            points.push((THIS.to_string(), c.value));
         }
     }
-    let generations: Vec<String> = {
-        let mut g: Vec<String> = Vec::new();
-        for p in series.values().flatten() {
-            if !g.contains(&p.0) {
-                g.push(p.0.clone());
-            }
-        }
-        g
-    };
+    for points in series.values_mut() {
+        points.sort_by_key(|(g, _)| generations.iter().position(|x| x == g));
+    }
     let (left, plot_w, plot_h) = (50.0, 420.0, 200.0);
     let legend_h = 16.0 * series.len() as f64;
     let mut s = svg_open(
@@ -244,10 +246,16 @@ pub fn trend_lines(rows: &[Comparison]) -> String {
         left - 4.0,
         10.0 + plot_h
     );
-    for g in &generations {
+    for (i, g) in generations.iter().enumerate() {
+        // The outermost labels hang inwards so the plot's edges don't clip them.
+        let anchor = match i {
+            0 if generations.len() > 1 => "start",
+            i if i + 1 == generations.len() && i > 0 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle" class="small">{}</text>"#,
+            r#"<text x="{:.1}" y="{}" text-anchor="{anchor}" class="small">{}</text>"#,
             x_of(g),
             plot_h + 28.0,
             esc(g)

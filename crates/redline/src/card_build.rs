@@ -40,7 +40,7 @@ pub fn build_card(store: &Store, a: &AssessmentRow, options: &CardOptions) -> an
     }
     let mut comparisons = Vec::new();
     for baseline in &options.baselines {
-        comparisons.extend(compare(store, baseline, &runs)?);
+        comparisons.extend(compare(store, baseline, a, &runs)?);
     }
     Ok(report::Card {
         schema: report::CARD_SCHEMA.to_string(),
@@ -400,14 +400,29 @@ fn techniques(
 fn compare(
     store: &Store,
     baseline: &AssessmentRow,
+    current: &AssessmentRow,
     runs: &[(String, String, RunRow)],
 ) -> anyhow::Result<Vec<report::Comparison>> {
+    let target = |a: &AssessmentRow, state: &str| {
+        target_label(if state == "pre" {
+            &a.pre_target
+        } else {
+            &a.post_target
+        })
+    };
     let mut out = Vec::new();
     for old in store.assessment_runs(&baseline.id)? {
         let Some((_, _, new_run)) = runs.iter().find(|(s, e, _)| *s == old.state && *e == old.eval) else {
             continue;
         };
         let old_run = store.get_run(&old.run_id)?;
+        // Two generations of one model file differ only in how they were run: say so.
+        let (mut then_label, mut now_label) = (target(baseline, &old.state), target(current, &old.state));
+        let (then_gen, now_gen) = (generation_label(&old_run), generation_label(new_run));
+        if then_label == now_label && then_gen != now_gen {
+            then_label = format!("{then_label} [{then_gen}]");
+            now_label = format!("{now_label} [{now_gen}]");
+        }
         let scorers: Vec<String> = store
             .run_metrics(&new_run.id, &[Reducer::Mean], 0.95)?
             .into_iter()
@@ -431,12 +446,8 @@ fn compare(
                 });
             out.push(report::Comparison {
                 baseline_assessment: baseline.id.clone(),
-                baseline_model: target_label(if old.state == "pre" {
-                    &baseline.pre_target
-                } else {
-                    &baseline.post_target
-                }),
-                model: new_run.model.clone(),
+                baseline_model: then_label.clone(),
+                model: now_label.clone(),
                 state: old.state.clone(),
                 eval: old.eval.clone(),
                 scorer,
@@ -496,8 +507,8 @@ fn adequacy(fw: &Framework, runs: &[(String, String, RunRow)]) -> report::Adequa
     }
 }
 
-fn provenance(state: &str, eval: &str, r: &RunRow) -> report::EvalProvenance {
-    let generation = r.settings["generation"]
+fn generation_label(r: &RunRow) -> String {
+    r.settings["generation"]
         .as_object()
         .map(|g| {
             g.iter()
@@ -506,7 +517,11 @@ fn provenance(state: &str, eval: &str, r: &RunRow) -> report::EvalProvenance {
                 .join(", ")
         })
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "provider defaults".to_string());
+        .unwrap_or_else(|| "provider defaults".to_string())
+}
+
+fn provenance(state: &str, eval: &str, r: &RunRow) -> report::EvalProvenance {
+    let generation = generation_label(r);
     report::EvalProvenance {
         state: state.to_string(),
         eval: eval.to_string(),
