@@ -129,7 +129,7 @@ pub fn assess(args: AssessArgs, store_path: &Path) -> anyhow::Result<u8> {
 
 /// How an assessment's runs ended.
 pub enum Ran {
-    Done(AssessmentRow),
+    Done(Box<AssessmentRow>),
     Interrupted,
 }
 
@@ -203,7 +203,7 @@ pub fn run_assessment(args: &AssessArgs, store_path: &Path) -> anyhow::Result<Ra
             }
         }
     }
-    Ok(Ran::Done(assessment))
+    Ok(Ran::Done(Box::new(assessment)))
 }
 
 /// The sequential tests of every indicator that reads `eval_path` and asks for sequential

@@ -121,7 +121,7 @@ pub fn demo(args: DemoArgs, store_path: &Path) -> anyhow::Result<u8> {
             quiet: args.quiet,
         };
         match run_assessment(&assess, store_path)? {
-            Ran::Done(a) => ids.push(a),
+            Ran::Done(a) => ids.push(*a),
             Ran::Interrupted => return Ok(exit::INTERRUPTED),
         }
     }
