@@ -98,7 +98,7 @@ impl StateArg {
     }
 }
 
-fn state_name(s: State) -> &'static str {
+pub fn state_name(s: State) -> &'static str {
     match s {
         State::Pre => "pre",
         State::Post => "post",

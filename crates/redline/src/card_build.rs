@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use redline_core::framework::{Framework, State, ThresholdProvenance};
+use redline_core::framework::{Framework, ThresholdProvenance};
 use redline_core::scorecard::{GateOutcome, LevelRange, Scorecard, Verdict};
 use redline_core::Reducer;
 use redline_report as report;
 use redline_store::{AssessmentRow, RunRow, Store};
 
-use crate::assess_cmd::{compute, exit_code, Computed};
+use crate::assess_cmd::{compute, exit_code, state_name, Computed};
 use crate::render::{level, target_label};
 use crate::{exit, run_report};
 
@@ -94,13 +94,6 @@ pub fn build_card(store: &Store, a: &AssessmentRow, options: &CardOptions) -> an
             })
             .collect(),
     })
-}
-
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::Pre => "pre",
-        State::Post => "post",
-    }
 }
 
 fn outcome_name(o: GateOutcome) -> &'static str {
