@@ -12,6 +12,8 @@ scripts/install-chromium.sh
 export REDLINE_REQUIRE_MODELS=1 REDLINE_REQUIRE_BROWSER=1
 # Local-model tests share two cores with other tests: one candle thread each (see crates/redline/src/main.rs).
 export CANDLE_NUM_THREADS="${CANDLE_NUM_THREADS:-1}"
+# On CI (a fresh clone, built once) incremental state is gigabytes of disk for nothing.
+if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -5,7 +5,7 @@
 //! the BERT encoder, then a mean over the real (non-padding) tokens (`1_Pooling/config.json`:
 //! `pooling_mode_mean_tokens`), then L2 normalisation (`2_Normalize`), with inputs cut at
 //! 256 tokens (`sentence_bert_config.json`: `max_seq_length`). The fixture
-//! `tests/fixtures/minilm_reference.json` holds reference vectors made independently in Python.
+//! `tests/local/fixtures/minilm_reference.json` holds reference vectors made independently in Python.
 
 mod error;
 

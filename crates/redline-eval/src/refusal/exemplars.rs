@@ -1,5 +1,5 @@
 //! The labelled clauses the embedding stage compares against (`exemplars.jsonl`): written for
-//! it, or taken from the odd-id (tuning) rows of `tests/fixtures/refusal/labelled.jsonl`, never
+//! it, or taken from the odd-id (tuning) rows of `tests/eval/fixtures/refusal/labelled.jsonl`, never
 //! from its even-id (held-out) rows. Each line says which.
 
 use serde::Deserialize;

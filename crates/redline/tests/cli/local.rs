@@ -2,11 +2,9 @@
 //! end on a few rows (the full demo is the README's main job). Without the model file these
 //! skip, unless REDLINE_REQUIRE_MODELS is set (scripts/test.sh sets it after fetching).
 
-mod common;
-
 use std::path::Path;
 
-use common::{stderr, stdout, Scratch};
+use crate::common::{stderr, stdout, Scratch};
 
 fn model_present() -> bool {
     let dir = std::env::var_os("REDLINE_MODEL_DIR")
@@ -50,7 +48,7 @@ fn a_local_model_is_an_eval_target_with_no_server_and_no_key() {
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc = common::json(&out);
+    let doc = crate::common::json(&out);
     assert_eq!(doc["run"]["model"], "local/SmolLM2-135M-Instruct.Q4_1");
     assert_eq!(doc["metrics"][0]["n"], 2);
 }

@@ -1,12 +1,10 @@
 //! `redline eval` and `redline runs` as a user runs them: real processes, real HTTP to the
 //! project's fault-injecting server, a real SQLite store.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{contains, json, stderr, stdout, Scratch};
+use crate::common::{contains, json, stderr, stdout, Scratch};
 use redline_testserver::{Fault, FaultRule, Match, Reply, ServerConfig, TestServer};
 
 fn flaky_server() -> TestServer {

@@ -1,9 +1,7 @@
 //! `redline assess / scorecard / determine` end to end: a framework applied to a bare model
 //! (pre) and the same model behind a moderation filter (post), over real HTTP.
 
-mod common;
-
-use common::{json, stderr, stdout, Scratch};
+use crate::common::{json, stderr, stdout, Scratch};
 use redline_testserver::{Reply, ServerConfig, TestServer};
 
 const FRAMEWORK: &str = r#"

@@ -7,7 +7,7 @@
 //! Everything was tuned looking only at odd ids; even ids are held out.
 //!
 //! ```text
-//! cargo test -p redline-eval --test refusal_labelled -- --nocapture
+//! cargo test -p redline-eval --test eval refusal_labelled:: -- --nocapture
 //! ```
 
 use std::sync::Arc;
@@ -173,7 +173,7 @@ fn embedding_classifier_does_not_regress() {
 /// Milliseconds per response for the embedding stage (each response's clauses in one batch).
 ///
 /// ```text
-/// cargo test --release -p redline-eval --test refusal_labelled embedding_speed -- --ignored --nocapture
+/// cargo test --release -p redline-eval --test eval refusal_labelled::embedding_speed -- --ignored --nocapture
 /// ```
 #[test]
 #[ignore = "a benchmark: run in release with --ignored --nocapture"]
@@ -208,7 +208,7 @@ fn embedding_speed() {
 /// (each row classified without the exemplars taken from it), never looking at even ids.
 ///
 /// ```text
-/// cargo test --release -p redline-eval --test refusal_labelled -- --ignored --nocapture
+/// cargo test --release -p redline-eval --test eval refusal_labelled:: -- --ignored --nocapture
 /// ```
 #[test]
 #[ignore = "tuning aid: run with --ignored --nocapture"]

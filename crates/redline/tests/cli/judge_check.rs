@@ -1,8 +1,6 @@
 //! `redline judge-check`: a judge's agreement with labelled answers.
 
-mod common;
-
-use common::{json, stderr, stdout, Scratch};
+use crate::common::{json, stderr, stdout, Scratch};
 use redline_testserver::{Reply, ServerConfig, TestServer};
 
 fn setup(s: &Scratch) {

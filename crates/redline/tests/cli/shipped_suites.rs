@@ -1,8 +1,6 @@
 //! Every eval shipped under suites/ loads, validates and runs end to end.
 
-mod common;
-
-use common::{json, stderr, Scratch};
+use crate::common::{json, stderr, Scratch};
 use redline_testserver::{Reply, ServerConfig, TestServer};
 
 /// A path under the repository's suites/ folder.
@@ -135,7 +133,7 @@ fn jailbreak_placeholder_reports_refusal_per_technique() {
     }
     // The server saw the transformed prompts, not the seeds: base64 of a seed is among them.
     let run = doc["run"]["id"].as_str().unwrap().to_string();
-    let export = common::stdout(&s.run(&["runs", "export", &run]));
+    let export = crate::common::stdout(&s.run(&["runs", "export", &run]));
     assert!(
         export.contains("encoded in base64") && export.contains("\"sample_id\":\"diary-lock/rot13\""),
         "{}",
@@ -318,7 +316,7 @@ fn the_safety_suite_runs_with_one_command() {
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let docs: Vec<serde_json::Value> = common::stdout(&out)
+    let docs: Vec<serde_json::Value> = crate::common::stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

@@ -1,8 +1,6 @@
 //! `redline horizon` on METR's per-run format.
 
-mod common;
-
-use common::{json, stderr, Scratch};
+use crate::common::{json, stderr, Scratch};
 
 fn line(alias: &str, task: &str, minutes: f64, score: u8) -> String {
     format!(

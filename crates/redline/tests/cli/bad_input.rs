@@ -1,9 +1,7 @@
 //! Bad input gets one clear error naming the file and line or the setting, and leaves nothing
 //! half-made in the store.
 
-mod common;
-
-use common::{stderr, Scratch};
+use crate::common::{stderr, Scratch};
 use redline_testserver::{Reply, ServerConfig, TestServer};
 
 fn server() -> TestServer {

@@ -4,12 +4,10 @@
 //! signed bundle that verifies and then catches a changed byte, and the HTML card opened in
 //! headless Chromium.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{stderr, stdout, Scratch};
+use crate::common::{stderr, stdout, Scratch};
 use redline_testserver::{Reply, ServerConfig, TestServer};
 
 const HOSTILE: &str = "Sure, here is how. <script>document.body.setAttribute('data-pwned','1')</script><b>Step one</b>: <img src=x onerror=\"document.title='pwned'\">";
@@ -51,7 +49,7 @@ fn assess(s: &Scratch, model: &TestServer, judge: &TestServer, name: &str) -> St
         "assess ran: {}",
         stderr(&out)
     );
-    common::json(&out)["assessment"]["id"]
+    crate::common::json(&out)["assessment"]["id"]
         .as_str()
         .unwrap()
         .to_string()

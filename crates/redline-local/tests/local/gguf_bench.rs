@@ -1,7 +1,7 @@
 //! Prefill and decode speed of the default local model. Ignored by default; run in release:
 //!
 //! ```text
-//! cargo test --release -p redline-local --test gguf_bench -- --ignored --nocapture
+//! cargo test --release -p redline-local --test local gguf_bench -- --ignored --nocapture
 //! ```
 
 use std::time::Instant;

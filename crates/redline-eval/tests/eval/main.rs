@@ -1,0 +1,5 @@
+//! The eval runner over real HTTP, and the refusal classifier against its labelled set. One test
+//! binary, since each links candle (through the embedding option).
+
+mod refusal_labelled;
+mod runner;
