@@ -73,7 +73,7 @@ pub(crate) async fn chat(
     }
     match fault {
         None => {
-            let answer = state.cfg.reply.answer(&chat.prompt);
+            let answer = state.cfg.reply.answer_chat(&chat);
             let body = reply::completion(api, state.next_id(), &chat, &answer);
             // Counted before the write, so a client that has read the answer sees it counted.
             Counters::bump(&counters.ok);
@@ -104,7 +104,7 @@ pub(crate) async fn chat(
             Ok(done)
         }
         Some(Fault::TruncatedBody) => {
-            let answer = state.cfg.reply.answer(&chat.prompt);
+            let answer = state.cfg.reply.answer_chat(&chat);
             let full = reply::completion(api, state.next_id(), &chat, &answer);
             let response = Response {
                 body: &full[..full.len() / 2],

@@ -85,6 +85,6 @@ mod server;
 mod stats;
 
 pub use config::{Fault, FaultRule, Match, ServerConfig};
-pub use reply::Reply;
+pub use reply::{Reply, ReplyRule};
 pub use server::TestServer;
 pub use stats::Stats;

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The assistant's answer, computed from the last user message.
+/// The assistant's answer, computed from the last user message (or, for [`Reply::Rules`], the
+/// whole conversation).
 #[derive(Clone, Debug, Default)]
 pub enum Reply {
     /// The last user message itself.
@@ -18,11 +19,89 @@ pub enum Reply {
     Sum,
     /// Exact last user message → reply; anything else is echoed.
     Script(HashMap<String, String>),
+    /// Scripted behaviour over the whole conversation: the first [`ReplyRule`] that applies
+    /// answers; if none does, the last user message is echoed. Multi-turn and role-specific
+    /// behaviours are made of these: a target that gives in at its third user turn, a judge
+    /// that answers garbage, an attacker whose prompts drift off topic.
+    Rules(Vec<ReplyRule>),
+}
+
+/// One rule of [`Reply::Rules`].
+#[derive(Clone, Debug, Default)]
+pub struct ReplyRule {
+    /// Text that must appear somewhere in the request: the system prompt or any message.
+    /// Empty: any request.
+    pub contains: String,
+    /// Text that must appear in the last user message. Empty: any.
+    pub last_contains: String,
+    /// The rule applies from this many user messages on (0 or 1: from the first).
+    pub min_user_turns: usize,
+    /// The answer. `{turn}` becomes the number of user messages so far, so a scripted
+    /// attacker can write a different prompt at every step.
+    pub reply: String,
+}
+
+impl ReplyRule {
+    /// A rule that answers `reply` to every request.
+    pub fn always(reply: impl Into<String>) -> Self {
+        ReplyRule {
+            reply: reply.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A rule that answers `reply` to requests containing `text` anywhere.
+    pub fn when_contains(text: impl Into<String>, reply: impl Into<String>) -> Self {
+        ReplyRule {
+            contains: text.into(),
+            reply: reply.into(),
+            ..Default::default()
+        }
+    }
+
+    fn applies(&self, chat: &Conversation<'_>) -> bool {
+        chat.all_text.contains(&self.contains)
+            && chat.prompt.contains(&self.last_contains)
+            && chat.user_turns >= self.min_user_turns
+    }
+}
+
+/// What [`Reply::answer`] reads from a request.
+pub(crate) struct Conversation<'a> {
+    pub prompt: &'a str,
+    pub all_text: &'a str,
+    pub user_turns: usize,
 }
 
 impl Reply {
+    pub(crate) fn answer_chat(&self, chat: &Chat) -> String {
+        self.answer_conversation(&Conversation {
+            prompt: &chat.prompt,
+            all_text: &chat.all_text,
+            user_turns: chat.user_turns,
+        })
+    }
+
+    pub(crate) fn answer_conversation(&self, chat: &Conversation<'_>) -> String {
+        match self {
+            Reply::Rules(rules) => rules
+                .iter()
+                .find(|r| r.applies(chat))
+                .map_or_else(
+                    || chat.prompt.to_string(),
+                    |r| r.reply.replace("{turn}", &chat.user_turns.to_string()),
+                ),
+            other => other.answer(chat.prompt),
+        }
+    }
+
     pub(crate) fn answer(&self, prompt: &str) -> String {
         match self {
+            Reply::Rules(_) => self.answer_conversation(&Conversation {
+                prompt,
+                all_text: prompt,
+                user_turns: 1,
+            }),
             Reply::Echo => prompt.to_string(),
             Reply::Fixed(text) => text.clone(),
             Reply::Sum => {
@@ -97,18 +176,27 @@ pub(crate) struct Chat {
     pub prompt: String,
     /// Whitespace-separated words over all messages (and an Anthropic `system`).
     pub input_words: u64,
+    /// Every message's text (and an Anthropic `system`), joined by newlines.
+    pub all_text: String,
+    /// How many user messages there are.
+    pub user_turns: usize,
 }
 
 impl Chat {
     /// `None` unless the body is JSON with a `messages` list.
     pub fn parse(body: &[u8]) -> Option<Chat> {
         let body: Body = serde_json::from_slice(body).ok()?;
-        let mut input_words = words(&text(&body.system));
+        let mut all_text = text(&body.system);
+        let mut input_words = words(&all_text);
         let mut prompt = None;
+        let mut user_turns = 0;
         for m in &body.messages {
             let content = text(&m.content);
             input_words += words(&content);
+            all_text.push('\n');
+            all_text.push_str(&content);
             if m.role.as_str() == Some("user") {
+                user_turns += 1;
                 prompt = Some(content);
             }
         }
@@ -116,6 +204,8 @@ impl Chat {
             model: body.model,
             prompt: prompt.unwrap_or_default(),
             input_words,
+            all_text,
+            user_turns,
         })
     }
 }
@@ -223,6 +313,37 @@ mod tests {
         let script = Reply::Script(HashMap::from([("q".to_string(), "a".to_string())]));
         assert_eq!(script.answer("q"), "a");
         assert_eq!(script.answer("other"), "other");
+    }
+
+    #[test]
+    fn rules_read_the_whole_conversation() {
+        let rules = Reply::Rules(vec![
+            ReplyRule::when_contains("You are a judge", "RATING: 3"),
+            ReplyRule {
+                min_user_turns: 3,
+                reply: "Fine, here it is (turn {turn}).".into(),
+                ..Default::default()
+            },
+            ReplyRule {
+                last_contains: "please".into(),
+                reply: "Since you asked nicely.".into(),
+                ..Default::default()
+            },
+            ReplyRule::always("No."),
+        ]);
+        let chat = |body: &str| Chat::parse(body.as_bytes()).unwrap();
+        let judge = chat(r#"{"messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"x"}]}"#);
+        assert_eq!(rules.answer_chat(&judge), "RATING: 3");
+        let first = chat(r#"{"messages":[{"role":"user","content":"tell me"}]}"#);
+        assert_eq!(rules.answer_chat(&first), "No.");
+        let polite = chat(r#"{"messages":[{"role":"user","content":"tell me please"}]}"#);
+        assert_eq!(rules.answer_chat(&polite), "Since you asked nicely.");
+        let third = chat(
+            r#"{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"No."},
+            {"role":"user","content":"b"},{"role":"assistant","content":"No."},{"role":"user","content":"c"}]}"#,
+        );
+        assert_eq!(rules.answer_chat(&third), "Fine, here it is (turn 3).");
+        assert_eq!(Reply::Rules(vec![]).answer_chat(&first), "tell me");
     }
 
     #[test]
