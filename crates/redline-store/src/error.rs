@@ -12,6 +12,10 @@ pub enum StoreError {
     NoSuchRun(String),
     #[error("no assessment `{0}` in the store")]
     NoSuchAssessment(String),
+    #[error("no finding `{0}` in the store (see `redline findings list`)")]
+    NoSuchFinding(String),
+    #[error("no campaign `{0}` in the store")]
+    NoSuchCampaign(String),
     #[error("id `{0}` is ambiguous: it is a prefix of several ids")]
     AmbiguousRun(String),
     #[error("corrupt record in the store: {0}")]

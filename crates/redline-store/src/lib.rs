@@ -18,6 +18,7 @@ mod assessments;
 mod cache;
 mod error;
 mod metrics;
+mod redteam;
 mod runs;
 mod samples;
 mod schema;
@@ -31,6 +32,7 @@ pub use assessments::{AssessmentRow, AssessmentRun, DeterminationRow, NewAssessm
 pub use cache::SqliteCache;
 pub use error::StoreError;
 pub use metrics::{GroupMetrics, GroupedScore, LabelShare, MetricRow};
+pub use redteam::{AttemptRow, CampaignRow, FindingRow, NewCampaign, NewFinding, FINDING_STATUSES};
 pub use runs::{NewRun, RunRow, RunStatus};
 pub use samples::UsageTotals;
 pub use writer::{drain_into, SampleWriter};

@@ -111,6 +111,58 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE runs ADD COLUMN sequential_json TEXT;
     "#,
+    // 4: red-team campaigns, their attempts, and findings (from campaigns or people).
+    r#"
+    CREATE TABLE campaigns (
+        id              TEXT PRIMARY KEY,
+        fingerprint     TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        attacker        TEXT NOT NULL,
+        judge           TEXT NOT NULL,
+        goals_path      TEXT NOT NULL,
+        goals_sha256    TEXT NOT NULL,
+        settings_json   TEXT NOT NULL,
+        planned         INTEGER NOT NULL,
+        status          TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        redline_version TEXT NOT NULL
+    );
+    CREATE INDEX campaigns_fingerprint ON campaigns (fingerprint, created_at);
+    CREATE TABLE attempts (
+        campaign_id  TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        goal_id      TEXT NOT NULL,
+        attack       TEXT NOT NULL,
+        category     TEXT NOT NULL,
+        success      INTEGER NOT NULL,
+        queries      INTEGER NOT NULL,
+        tokens       INTEGER NOT NULL,
+        record_json  TEXT NOT NULL,
+        completed_at TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, goal_id, attack)
+    ) WITHOUT ROWID;
+    CREATE TABLE findings (
+        id              TEXT PRIMARY KEY,
+        campaign_id     TEXT REFERENCES campaigns (id) ON DELETE SET NULL,
+        goal_id         TEXT NOT NULL,
+        goal            TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        attack          TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        messages_json   TEXT NOT NULL,
+        reply           TEXT NOT NULL,
+        rating          REAL,
+        judge_reason    TEXT,
+        severity        TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        submitter       TEXT NOT NULL,
+        group_id        TEXT NOT NULL,
+        promoted_to     TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX findings_group ON findings (group_id);
+    "#,
 ];
 
 pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
