@@ -6,11 +6,13 @@ mod card_build;
 mod card_cmd;
 mod demo_cmd;
 mod eval_cmd;
+mod findings_cmd;
 mod frameworks_cmd;
 mod horizon_cmd;
 mod judge_cmd;
 mod local;
 mod progress;
+mod redteam_cmd;
 mod render;
 mod run_report;
 mod runs_cmd;
@@ -83,6 +85,12 @@ enum Command {
     Keygen(card_cmd::KeygenArgs),
     /// Check a signed card bundle: the signature and every file's SHA-256.
     Verify(card_cmd::VerifyArgs),
+    /// Red-team a target: goals × attacks (PAIR, tree of attacks, crescendo, encodings, ...),
+    /// every success stored as a finding; re-running the same command resumes.
+    Redteam(redteam_cmd::RedteamArgs),
+    /// List, show, add, review and promote red-team findings.
+    #[command(subcommand)]
+    Findings(findings_cmd::FindingsCommand),
     /// Check a judge against labelled answers: accuracy, Cohen's kappa, confusion matrix.
     JudgeCheck(judge_cmd::JudgeCheckArgs),
     /// Task-completion time horizons (METR's method) per model from per-run records.
@@ -128,6 +136,8 @@ fn main() -> ExitCode {
         Command::Card(args) => card_cmd::card(args, &store_path),
         Command::Keygen(args) => card_cmd::keygen(args),
         Command::Verify(args) => card_cmd::verify(args),
+        Command::Redteam(args) => redteam_cmd::redteam(args, &store_path),
+        Command::Findings(cmd) => findings_cmd::run(cmd, &store_path),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

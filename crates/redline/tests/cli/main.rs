@@ -11,4 +11,5 @@ mod eval;
 mod horizon;
 mod judge_check;
 mod local;
+mod redteam;
 mod shipped_suites;
