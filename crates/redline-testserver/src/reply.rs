@@ -84,13 +84,10 @@ impl Reply {
 
     pub(crate) fn answer_conversation(&self, chat: &Conversation<'_>) -> String {
         match self {
-            Reply::Rules(rules) => rules
-                .iter()
-                .find(|r| r.applies(chat))
-                .map_or_else(
-                    || chat.prompt.to_string(),
-                    |r| r.reply.replace("{turn}", &chat.user_turns.to_string()),
-                ),
+            Reply::Rules(rules) => rules.iter().find(|r| r.applies(chat)).map_or_else(
+                || chat.prompt.to_string(),
+                |r| r.reply.replace("{turn}", &chat.user_turns.to_string()),
+            ),
             other => other.answer(chat.prompt),
         }
     }
@@ -332,7 +329,9 @@ mod tests {
             ReplyRule::always("No."),
         ]);
         let chat = |body: &str| Chat::parse(body.as_bytes()).unwrap();
-        let judge = chat(r#"{"messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"x"}]}"#);
+        let judge = chat(
+            r#"{"messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"x"}]}"#,
+        );
         assert_eq!(rules.answer_chat(&judge), "RATING: 3");
         let first = chat(r#"{"messages":[{"role":"user","content":"tell me"}]}"#);
         assert_eq!(rules.answer_chat(&first), "No.");
