@@ -312,9 +312,22 @@ pub fn compute(store: &Store, assessment: &AssessmentRow) -> anyhow::Result<Comp
         let runs = &runs;
         move |ind: &Indicator| -> Option<Observation> { observation(store, runs, state, ind) }
     };
-    // No red-team component records attempts yet, so a framework that requires them sees 0.
-    let pre = scorecard(&fw, State::Pre, &observe(State::Pre), &determinations, 0);
-    let post = scorecard(&fw, State::Post, &observe(State::Post), &determinations, 0);
+    // Red-team evidence: attempts of every campaign against the same target (model and mitigations).
+    let attempts = |t: &serde_json::Value| store.attempts_against(&crate::render::campaign_target(t));
+    let pre = scorecard(
+        &fw,
+        State::Pre,
+        &observe(State::Pre),
+        &determinations,
+        attempts(&assessment.pre_target)?,
+    );
+    let post = scorecard(
+        &fw,
+        State::Post,
+        &observe(State::Post),
+        &determinations,
+        attempts(&assessment.post_target)?,
+    );
     let gates = fw
         .gates
         .iter()

@@ -10,7 +10,7 @@ use redline_report as report;
 use redline_store::{AssessmentRow, RunRow, Store};
 
 use crate::assess_cmd::{compute, exit_code, state_name, Computed};
-use crate::render::{level, target_label};
+use crate::render::{campaign_target, level, target_label};
 use crate::{exit, run_report};
 
 /// What the card shows beyond the assessment itself.
@@ -24,6 +24,8 @@ pub struct CardOptions {
 pub fn build_card(store: &Store, a: &AssessmentRow, options: &CardOptions) -> anyhow::Result<report::Card> {
     let c = compute(store, a)?;
     let fw = &c.framework;
+    let mut targets = vec![campaign_target(&a.pre_target), campaign_target(&a.post_target)];
+    targets.dedup();
     let mut runs = Vec::new();
     for link in &c.runs {
         runs.push((
@@ -71,10 +73,15 @@ pub fn build_card(store: &Store, a: &AssessmentRow, options: &CardOptions) -> an
             .collect(),
         evaluations,
         jailbreaks,
-        // Red-team campaigns (and their findings) are not recorded yet.
-        findings: Vec::new(),
+        findings: findings(store, &targets)?,
         comparisons,
-        adequacy: adequacy(fw, &runs),
+        adequacy: report::Adequacy {
+            redteam_attempts: targets
+                .iter()
+                .map(|t| store.attempts_against(t))
+                .sum::<Result<u64, _>>()?,
+            ..adequacy(fw, &runs)
+        },
         methodology: report::Methodology {
             redline_version: a.redline_version.clone(),
             framework_sha256: a.framework_sha256.clone(),
@@ -451,6 +458,22 @@ fn compare(
         }
     }
     Ok(out)
+}
+
+/// Findings against the assessment's targets (pre and post), oldest first.
+fn findings(store: &Store, targets: &[String]) -> anyhow::Result<Vec<report::Finding>> {
+    Ok(store
+        .findings(None)?
+        .into_iter()
+        .filter(|f| targets.contains(&f.target))
+        .map(|f| report::Finding {
+            title: format!("{} ({}, on {})", f.goal, f.attack, f.target),
+            id: f.id,
+            category: f.category,
+            severity: f.severity,
+            status: f.status,
+        })
+        .collect())
 }
 
 fn adequacy(fw: &Framework, runs: &[(String, String, RunRow)]) -> report::Adequacy {

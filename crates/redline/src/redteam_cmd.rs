@@ -143,7 +143,7 @@ pub fn redteam(args: RedteamArgs, store_path: &Path) -> anyhow::Result<u8> {
         },
         concurrency: args.concurrency.max(1),
     };
-    let target_name = target.endpoint.model.clone() + &mitigation_suffix(&target);
+    let target_name = crate::render::campaign_target(&serde_json::to_value(&target)?);
     let settings_json = json!({
         "attacks": campaign.attacks.iter().map(|a| a.name()).collect::<Vec<_>>(),
         "goals": campaign.goals.len(),
@@ -234,17 +234,6 @@ pub fn redteam(args: RedteamArgs, store_path: &Path) -> anyhow::Result<u8> {
         Some(max) if summary.overall.rate > max => exit::GATE_FAILED,
         _ => exit::OK,
     })
-}
-
-fn mitigation_suffix(t: &Target) -> String {
-    let mut s = String::new();
-    if t.safety_prompt.is_some() {
-        s.push_str("+safety-prompt");
-    }
-    if t.moderation.is_some() {
-        s.push_str("+moderation");
-    }
-    s
 }
 
 /// Stores an attempt, and a finding when it succeeded (grouped with near-duplicates).

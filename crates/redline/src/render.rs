@@ -178,6 +178,19 @@ fn indicators(s: &mut String, fw: &Framework, card: &Scorecard) {
     }
 }
 
+/// How a red-team campaign names its target (`provider/name+safety-prompt+moderation`), from
+/// a target's JSON: the key that ties campaigns to assessments of the same target.
+pub fn campaign_target(t: &serde_json::Value) -> String {
+    let mut label = t["endpoint"]["model"].as_str().unwrap_or("?").to_string();
+    if !t["safety_prompt"].is_null() {
+        label.push_str("+safety-prompt");
+    }
+    if !t["moderation"].is_null() {
+        label.push_str("+moderation");
+    }
+    label
+}
+
 pub fn target_label(t: &serde_json::Value) -> String {
     let mut label = t["endpoint"]["model"].as_str().unwrap_or("?").to_string();
     if !t["safety_prompt"].is_null() {

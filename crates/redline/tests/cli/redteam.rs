@@ -224,6 +224,57 @@ fn a_campaign_reports_rates_and_stores_findings_that_promote_into_a_regression_e
     assert_eq!(run["run"]["completed"], 1, "{text}");
     assert_eq!(run["metrics"][0]["scorer"], "not_reproduced");
     assert_eq!(run["metrics"][0]["value"], 0.0, "{text}");
+
+    // An assessment of the same target counts the campaign's attempts as red-team evidence,
+    // and its card lists the findings against that target.
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites/demo");
+    let out = s.run(&[
+        "assess",
+        "--framework",
+        "redline-safety-v1",
+        "--suite",
+        &suite.display().to_string(),
+        "--pre",
+        "openai-compatible/target-model",
+        "--post",
+        "openai-compatible/target-model+safety-prompt",
+        "--base-url",
+        &urls[0],
+        "--limit",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 4 | 5 | 6)),
+        "{}",
+        stderr(&out)
+    );
+    let assessment = json(&out)["assessment"]["id"].as_str().expect("id").to_string();
+    let card = s.path("card.json");
+    let out = s.run(&[
+        "card",
+        &assessment,
+        "--format",
+        "json",
+        "--out",
+        &card.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&card).expect("card written")).expect("card is JSON");
+    assert_eq!(
+        card["adequacy"]["redteam_attempts"], 4,
+        "the pre target's four attempts"
+    );
+    let findings = card["findings"].as_array().expect("findings");
+    assert_eq!(
+        findings.len(),
+        3,
+        "the campaign's finding and the two added by hand"
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f["id"] == id.as_str() && f["status"] == "confirmed"));
 }
 
 #[test]
