@@ -47,8 +47,7 @@ fn roles() -> Roles {
     }
 }
 
-fn campaign_args<'a>(s: &'a Scratch, r: &'a Roles, urls: &'a [String; 3]) -> Vec<&'a str> {
-    let _ = (s, r);
+fn campaign_args(urls: &[String; 3]) -> Vec<&str> {
     vec![
         "redteam",
         "--target",
@@ -84,7 +83,7 @@ fn a_campaign_reports_rates_and_stores_findings_that_promote_into_a_regression_e
     let r = roles();
     let urls = [r.target.base_url(), r.attacker.base_url(), r.judge.base_url()];
     let goals = write_goals(&s);
-    let mut args = campaign_args(&s, &r, &urls);
+    let mut args = campaign_args(&urls);
     args.extend(["--goals", &goals, "--attacks", "pair,direct", "--json"]);
     let out = s.run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
