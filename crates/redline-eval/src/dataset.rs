@@ -456,10 +456,7 @@ fn parse_messages(v: &Value) -> Result<Vec<Message>, String> {
                 .get("content")
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("message {i}: content must be a string"))?;
-            Ok(Message {
-                role,
-                content: content.to_string(),
-            })
+            Ok(Message::new(role, content))
         })
         .collect()
 }

@@ -429,6 +429,7 @@ async fn run_sample(
     let request = ChatRequest {
         messages,
         config: shared.generation.clone(),
+        tools: Vec::new(),
     };
     let cache_key = shared.cache.as_ref().map(|_| {
         let key = request_cache_key(shared.model.id(), &request);

@@ -45,7 +45,9 @@ pub use openai::OpenAiCompatible;
 pub use retry::{call_with_retry, Attempt, RetryPolicy};
 pub use secret::ApiKey;
 pub use spec::{build_model, ModelSpec, ModelSpecError, Provider, IN_PROCESS};
-pub use types::{ChatRequest, ChatResponse, GenerateConfig, Message, ModelId, Role, Usage};
+pub use types::{
+    ChatRequest, ChatResponse, GenerateConfig, Message, ModelId, Role, ToolCall, ToolSpec, Usage,
+};
 
 /// A chat model. Object-safe, so targets (a model wrapped in mitigations) compose at run time.
 #[async_trait::async_trait]

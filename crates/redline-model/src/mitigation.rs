@@ -102,6 +102,7 @@ impl ModerationFilter {
                 choices: vec!["SAFE".into(), "UNSAFE".into()],
                 ..Default::default()
             },
+            tools: Vec::new(),
         };
         let answer = self.judge.generate(&request).await?;
         let verdict = parse_verdict(&answer.content).ok_or_else(|| {
@@ -156,6 +157,7 @@ impl Model for ModerationFilter {
             usage,
             served_model: None,
             moderation: events,
+            tool_calls: Vec::new(),
         };
         if self.check_input {
             let last_user = request

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::error::ModelError;
 use crate::http::{build_client, endpoint, send, ProviderSettings};
-use crate::types::{ChatRequest, ChatResponse, ModelId, Usage};
+use crate::types::{ChatRequest, ChatResponse, Message, ModelId, ToolCall, ToolSpec, Usage};
 use crate::Model;
 
 pub struct OpenAiCompatible {
@@ -52,6 +52,46 @@ struct Choice {
 struct ChoiceMessage {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<WireToolCall>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    id: String,
+    function: WireFunction,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    /// A JSON text per the API; some servers send an object instead, which is kept as its text.
+    #[serde(default)]
+    arguments: serde_json::Value,
+}
+
+/// One message as Chat Completions takes it: tool calls on assistant turns, `tool_call_id` on
+/// tool results.
+fn wire_message(m: &Message) -> serde_json::Value {
+    let mut out = json!({"role": m.role.as_str(), "content": m.content});
+    if !m.tool_calls.is_empty() {
+        out["tool_calls"] = m
+            .tool_calls
+            .iter()
+            .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+            .collect();
+        if m.content.is_empty() {
+            out["content"] = serde_json::Value::Null;
+        }
+    }
+    if let Some(id) = &m.tool_call_id {
+        out["tool_call_id"] = json!(id);
+    }
+    out
+}
+
+fn wire_tool(t: &ToolSpec) -> serde_json::Value {
+    json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}})
 }
 
 #[derive(Deserialize)]
@@ -72,11 +112,12 @@ impl Model for OpenAiCompatible {
         let c = &request.config;
         let mut body = json!({
             "model": self.settings.model,
-            "messages": request.messages.iter()
-                .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-                .collect::<Vec<_>>(),
+            "messages": request.messages.iter().map(wire_message).collect::<Vec<_>>(),
         });
         let obj = body.as_object_mut().expect("literal object");
+        if !request.tools.is_empty() {
+            obj.insert("tools".into(), request.tools.iter().map(wire_tool).collect());
+        }
         if let Some(t) = c.temperature {
             obj.insert("temperature".into(), json!(t));
         }
@@ -113,7 +154,22 @@ impl Model for OpenAiCompatible {
             input_tokens: u.prompt_tokens,
             output_tokens: u.completion_tokens,
         });
+        let tool_calls = choice
+            .message
+            .tool_calls
+            .into_iter()
+            .map(|c| ToolCall {
+                id: c.id,
+                name: c.function.name,
+                arguments: match c.function.arguments {
+                    serde_json::Value::String(text) => text,
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                },
+            })
+            .collect();
         Ok(ChatResponse {
+            tool_calls,
             content: choice.message.content.unwrap_or_default(),
             finish_reason: choice.finish_reason,
             usage,

@@ -18,6 +18,8 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// A tool's result, answering one of the assistant's [`ToolCall`]s.
+    Tool,
 }
 
 impl Role {
@@ -26,6 +28,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
@@ -34,25 +37,62 @@ impl Role {
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// The tools an assistant turn called (empty for plain text turns).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// On a [`Role::Tool`] message: the [`ToolCall::id`] it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+/// One function call the model asked for. `arguments` is the JSON text exactly as the model
+/// wrote it: it is untrusted and may not parse, which the caller reports back to the model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// A tool offered to the model: a name, what it does, and a JSON Schema of its arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
 }
 
 impl Message {
-    pub fn system(content: impl Into<String>) -> Self {
+    /// A plain text message in `role`.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
         Message {
-            role: Role::System,
+            role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
+    }
+    pub fn system(content: impl Into<String>) -> Self {
+        Message::new(Role::System, content)
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::User,
-            content: content.into(),
-        }
+        Message::new(Role::User, content)
     }
     pub fn assistant(content: impl Into<String>) -> Self {
+        Message::new(Role::Assistant, content)
+    }
+    /// An assistant turn that called tools (with whatever text came with the calls).
+    pub fn assistant_calls(content: impl Into<String>, tool_calls: Vec<ToolCall>) -> Self {
         Message {
-            role: Role::Assistant,
-            content: content.into(),
+            tool_calls,
+            ..Message::assistant(content)
+        }
+    }
+    /// A tool's result for the call `call_id`.
+    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Message {
+            tool_call_id: Some(call_id.into()),
+            ..Message::new(Role::Tool, content)
         }
     }
 }
@@ -83,6 +123,10 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     #[serde(default)]
     pub config: GenerateConfig,
+    /// Tools the model may call (native function calling); empty for plain chat. Skipped when
+    /// empty so cache keys of plain requests are unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
 }
 
 impl ChatRequest {
@@ -90,6 +134,7 @@ impl ChatRequest {
         ChatRequest {
             messages,
             config: GenerateConfig::default(),
+            tools: Vec::new(),
         }
     }
 }
@@ -113,4 +158,7 @@ pub struct ChatResponse {
     /// What a moderation mitigation decided on the way (empty without one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moderation: Vec<crate::mitigation::ModerationEvent>,
+    /// Tools the model called in this answer (native function calling).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }

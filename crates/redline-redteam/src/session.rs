@@ -58,7 +58,11 @@ impl<'a> Session<'a> {
             Role::Attacker => &self.roles.attacker,
             Role::Judge => &self.roles.judge,
         };
-        let request = ChatRequest { messages, config };
+        let request = ChatRequest {
+            messages,
+            config,
+            tools: Vec::new(),
+        };
         let (result, _) = call_with_retry(model.as_ref(), &request, &self.roles.retry, |_| {}).await;
         match result {
             Ok(response) => {

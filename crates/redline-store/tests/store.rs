@@ -38,6 +38,7 @@ fn record(id: &str, ordinal: u64, epoch: u32, score: Option<f64>) -> SampleRecor
             },
             served_model: None,
             moderation: vec![],
+            tool_calls: Vec::new(),
         }),
         attempts: vec![],
         cache_hit: false,
@@ -170,6 +171,7 @@ fn cache_round_trip() {
         usage: Usage::default(),
         served_model: None,
         moderation: vec![],
+        tool_calls: Vec::new(),
     };
     cache.put("k", &ModelId("a/b".into()), &r);
     assert_eq!(cache.get("k"), Some(r));

@@ -43,6 +43,11 @@ pub(crate) async fn chat(
         Response::json(400, &body, keep).write(stream).await?;
         return Ok(done);
     };
+    if let Some(problem) = &chat.problem {
+        let body = reply::error(Some(api), 400, problem);
+        Response::json(400, &body, keep).write(stream).await?;
+        return Ok(done);
+    }
     let attempt = state.count_prompt(&chat.prompt);
 
     let presented = presented_key(request, api);
@@ -74,6 +79,18 @@ pub(crate) async fn chat(
     match fault {
         None => {
             let answer = state.cfg.reply.answer_chat(&chat);
+            if let Some((name, _)) = reply::as_tool_call(&answer) {
+                if !chat.tools.iter().any(|t| t == name) {
+                    // As the real APIs do: a model only calls tools the request offers.
+                    let message = format!(
+                        "scripted a call to `{name}`, which the request does not offer (tools: {:?})",
+                        chat.tools
+                    );
+                    let body = reply::error(Some(api), 400, &message);
+                    Response::json(400, &body, keep).write(stream).await?;
+                    return Ok(done);
+                }
+            }
             let body = reply::completion(api, state.next_id(), &chat, &answer);
             // Counted before the write, so a client that has read the answer sees it counted.
             Counters::bump(&counters.ok);

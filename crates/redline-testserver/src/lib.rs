@@ -5,6 +5,8 @@
 //! * `POST …/chat/completions` (OpenAI Chat Completions) and `POST …/messages` (Anthropic
 //!   Messages) with a [`Reply`] computed from the last user message, after a configurable
 //!   latency; token usage counts whitespace-separated words;
+//! * tool calls on both APIs when a scripted reply says so ([`tool_call`]), checking like the
+//!   real APIs that the tool is offered and that every tool result answers an earlier call;
 //! * `GET …/models` with a single `test-model`, and `GET /stats` with [`Stats`] as JSON;
 //!
 //! and injects [`Fault`]s on demand: HTTP errors with `Retry-After`, 401s that echo the
@@ -85,6 +87,6 @@ mod server;
 mod stats;
 
 pub use config::{Fault, FaultRule, Match, ServerConfig};
-pub use reply::{Reply, ReplyRule};
+pub use reply::{tool_call, Reply, ReplyRule, TOOL_CALL_PREFIX};
 pub use server::TestServer;
 pub use stats::Stats;

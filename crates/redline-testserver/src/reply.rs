@@ -156,6 +156,8 @@ struct Body {
     #[serde(default)]
     system: Value,
     messages: Vec<Message>,
+    #[serde(default)]
+    tools: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -164,7 +166,17 @@ struct Message {
     role: Value,
     #[serde(default)]
     content: Value,
+    /// OpenAI: the calls an assistant turn made.
+    #[serde(default)]
+    tool_calls: Vec<Value>,
+    /// OpenAI: the call a `tool` message answers.
+    #[serde(default)]
+    tool_call_id: Option<String>,
 }
+
+/// The prefix of a scripted reply that makes the server answer with a tool call:
+/// `@tool NAME {JSON arguments}`.
+pub const TOOL_CALL_PREFIX: &str = "@tool ";
 
 /// What the server needs from a chat request body.
 pub(crate) struct Chat {
@@ -175,8 +187,14 @@ pub(crate) struct Chat {
     pub input_words: u64,
     /// Every message's text (and an Anthropic `system`), joined by newlines.
     pub all_text: String,
-    /// How many user messages there are.
+    /// How many user messages there are; tool results count as turns too (each message of
+    /// them on the OpenAI API, each user message carrying them on Anthropic's).
     pub user_turns: usize,
+    /// Names of the tools the request offers.
+    pub tools: Vec<String>,
+    /// What a real API would reject the request for (a tool result answering no earlier
+    /// call); answered with a 400.
+    pub problem: Option<String>,
 }
 
 impl Chat {
@@ -187,36 +205,105 @@ impl Chat {
         let mut input_words = words(&all_text);
         let mut prompt = None;
         let mut user_turns = 0;
+        let mut calls_made: Vec<String> = Vec::new();
+        let mut problem = None;
         for m in &body.messages {
             let content = text(&m.content);
             input_words += words(&content);
             all_text.push('\n');
             all_text.push_str(&content);
-            if m.role.as_str() == Some("user") {
+            calls_made.extend(
+                m.tool_calls
+                    .iter()
+                    .filter_map(|c| c["id"].as_str().map(String::from)),
+            );
+            calls_made.extend(tool_uses(&m.content));
+            let answered: Vec<String> = match m.role.as_str() {
+                Some("tool") => m.tool_call_id.iter().cloned().collect(),
+                _ => tool_results(&m.content),
+            };
+            for id in &answered {
+                if !calls_made.contains(id) {
+                    problem.get_or_insert_with(|| {
+                        format!("a tool result answers `{id}`, which no earlier tool call has")
+                    });
+                }
+            }
+            if m.role.as_str() == Some("user") || m.role.as_str() == Some("tool") {
                 user_turns += 1;
                 prompt = Some(content);
             }
         }
+        let tools = body
+            .tools
+            .iter()
+            .filter_map(|t| t["function"]["name"].as_str().or_else(|| t["name"].as_str()))
+            .map(String::from)
+            .collect();
         Some(Chat {
             model: body.model,
             prompt: prompt.unwrap_or_default(),
             input_words,
             all_text,
             user_turns,
+            tools,
+            problem,
         })
     }
 }
 
-/// The text of a `content` (or `system`): a string, or the joined texts of its parts.
+/// The text of a `content` (or `system`): a string, or the joined texts of its parts,
+/// Anthropic tool results' contents included.
 fn text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts
             .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("tool_result") => text(&p["content"]),
+                _ => p
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            })
             .collect(),
         _ => String::new(),
     }
+}
+
+/// Anthropic: the ids of the `tool_use` blocks in a content.
+fn tool_uses(content: &Value) -> Vec<String> {
+    blocks_of(content, "tool_use", "id")
+}
+
+/// Anthropic: the ids the `tool_result` blocks in a content answer.
+fn tool_results(content: &Value) -> Vec<String> {
+    blocks_of(content, "tool_result", "tool_use_id")
+}
+
+fn blocks_of(content: &Value, kind: &str, key: &str) -> Vec<String> {
+    content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == kind)
+        .filter_map(|b| b[key].as_str().map(String::from))
+        .collect()
+}
+
+/// A scripted reply that makes the server call the tool `name` with `arguments`, on either
+/// API: `ReplyRule::when_contains("list the files", tool_call("bash", json!({"command": "ls"})))`.
+/// The request must offer the tool, as with a real API, or the server answers 400.
+pub fn tool_call(name: &str, arguments: Value) -> String {
+    format!("{TOOL_CALL_PREFIX}{name} {arguments}")
+}
+
+/// A scripted reply that is a tool call: its name and arguments (JSON text).
+pub(crate) fn as_tool_call(reply: &str) -> Option<(&str, &str)> {
+    let rest = reply.strip_prefix(TOOL_CALL_PREFIX)?;
+    let (name, arguments) = rest.split_once(' ').unwrap_or((rest, "{}"));
+    Some((name.trim(), arguments.trim()))
 }
 
 fn words(s: &str) -> u64 {
@@ -227,6 +314,9 @@ fn words(s: &str) -> u64 {
 pub(crate) fn completion(api: Api, id: u64, chat: &Chat, reply: &str) -> Vec<u8> {
     let input = chat.input_words;
     let output = words(reply);
+    if let Some((name, arguments)) = as_tool_call(reply) {
+        return tool_call_completion(api, id, chat, name, arguments, input, output);
+    }
     let body = match api {
         Api::Anthropic => json!({
             "id": format!("msg_{id}"),
@@ -253,6 +343,57 @@ pub(crate) fn completion(api: Api, id: u64, chat: &Chat, reply: &str) -> Vec<u8>
                 "completion_tokens": output,
                 "total_tokens": input + output,
             },
+        }),
+    };
+    body.to_string().into_bytes()
+}
+
+fn tool_call_completion(
+    api: Api,
+    id: u64,
+    chat: &Chat,
+    name: &str,
+    arguments: &str,
+    input: u64,
+    output: u64,
+) -> Vec<u8> {
+    let body = match api {
+        Api::Anthropic => json!({
+            "id": format!("msg_{id}"),
+            "type": "message",
+            "role": "assistant",
+            "model": chat.model,
+            "content": [{
+                "type": "tool_use",
+                "id": format!("toolu_{id}"),
+                "name": name,
+                // Anthropic sends an object; scripted arguments that are not JSON go as a string
+                // so a test can still see them.
+                "input": serde_json::from_str::<Value>(arguments).unwrap_or_else(|_| json!(arguments)),
+            }],
+            "stop_reason": "tool_use",
+            "stop_sequence": null,
+            "usage": {"input_tokens": input, "output_tokens": output},
+        }),
+        Api::OpenAi => json!({
+            "id": format!("chatcmpl-{id}"),
+            "object": "chat.completion",
+            "created": 0,
+            "model": chat.model,
+            "choices": [{
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": null,
+                    "tool_calls": [{
+                        "id": format!("call_{id}"),
+                        "type": "function",
+                        "function": {"name": name, "arguments": arguments},
+                    }],
+                },
+                "finish_reason": "tool_calls",
+            }],
+            "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output},
         }),
     };
     body.to_string().into_bytes()

@@ -51,6 +51,7 @@ impl Scorer {
                 max_tokens: Some(1024),
                 ..Default::default()
             },
+            tools: Vec::new(),
         })
     }
 

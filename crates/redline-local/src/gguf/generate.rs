@@ -191,6 +191,7 @@ impl Engine {
                 },
                 served_model: Some(self.served_model.clone()),
                 moderation: Vec::new(),
+                tool_calls: Vec::new(),
             };
             let stats = GenerationStats {
                 prompt_tokens: prompt_ids.len(),
@@ -264,6 +265,7 @@ impl Engine {
             },
             served_model: Some(self.served_model.clone()),
             moderation: Vec::new(),
+            tool_calls: Vec::new(),
         };
         Ok((response, stats))
     }

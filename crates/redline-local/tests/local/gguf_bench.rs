@@ -58,6 +58,7 @@ fn run(model: &GgufChatModel) {
                 max_tokens: Some(max_tokens),
                 ..Default::default()
             },
+            tools: Vec::new(),
         };
         let (_, stats) = model.generate_blocking(&request).expect("generates");
         eprintln!(

@@ -40,6 +40,7 @@ fn greedy(text: &str, max_tokens: u32, stop: &[&str]) -> ChatRequest {
             stop: stop.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         },
+        tools: Vec::new(),
     }
 }
 
@@ -114,6 +115,7 @@ async fn seeded_sampling_is_reproducible() {
             seed: Some(seed),
             ..Default::default()
         },
+        tools: Vec::new(),
     };
     let a = m.generate(&req(7)).await.expect("generates");
     let b = m.generate(&req(7)).await.expect("generates");
@@ -149,6 +151,7 @@ async fn a_prompt_longer_than_the_context_is_refused() {
             temperature: Some(f64::NAN),
             ..Default::default()
         },
+        tools: Vec::new(),
     };
     assert!(matches!(
         m.generate(&bad).await,

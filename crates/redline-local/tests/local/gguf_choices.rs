@@ -45,6 +45,7 @@ async fn the_answer_is_always_one_of_the_choices() {
                     choices: choices.iter().map(|c| c.to_string()).collect(),
                     ..Default::default()
                 },
+                tools: Vec::new(),
             })
             .await
             .expect("answers");
@@ -70,6 +71,7 @@ async fn a_local_model_can_judge_for_the_moderation_filter() {
                 max_tokens: Some(12),
                 ..Default::default()
             },
+            tools: Vec::new(),
         })
         .await
         .expect("the local judge always gives a readable verdict");
