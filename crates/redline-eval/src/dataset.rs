@@ -79,17 +79,34 @@ enum Rows {
         reader: csv::Reader<File>,
         headers: Vec<String>,
     },
+    /// A folder of task folders; the "line" of an error is the task's position.
+    Tasks {
+        dirs: std::vec::IntoIter<PathBuf>,
+        index: u64,
+    },
 }
 
 impl Eval {
     /// Opens the dataset for streaming.
     pub fn open_dataset(&self) -> Result<DatasetReader<'_>, EvalError> {
         let path = &self.dataset_path;
+        if self.format == DatasetFormat::Tasks {
+            return Ok(DatasetReader {
+                eval: self,
+                rows: Rows::Tasks {
+                    dirs: crate::task::task_dirs(path)?.into_iter(),
+                    index: 0,
+                },
+                ordinal: 0,
+                pending: Default::default(),
+            });
+        }
         let file = File::open(path).map_err(|source| EvalError::Io {
             path: path.clone(),
             source,
         })?;
         let rows = match self.format {
+            DatasetFormat::Tasks => unreachable!("handled above"),
             DatasetFormat::Jsonl => Rows::Jsonl {
                 lines: BufReader::with_capacity(64 * 1024, file).lines(),
                 line: 0,
@@ -121,7 +138,11 @@ impl Eval {
     /// sample, that ids are unique and that the prompt renders, and hashes the file. Run this
     /// before creating a run so bad input never leaves a half-made run behind.
     pub fn scan_dataset(&self, limit: Option<u64>) -> Result<DatasetScan, EvalError> {
-        let sha256 = sha256_file(&self.dataset_path)?;
+        let sha256 = if self.format == DatasetFormat::Tasks {
+            crate::task::sha256_tree(&self.dataset_path)?
+        } else {
+            sha256_file(&self.dataset_path)?
+        };
         let mut seen: HashSet<u64> = HashSet::new();
         let mut samples = 0;
         for sample in self.open_dataset()? {
@@ -300,6 +321,14 @@ impl DatasetReader<'_> {
                     .collect();
                 (line, map)
             }
+            Rows::Tasks { dirs, index } => {
+                let dir = dirs.next()?;
+                *index += 1;
+                match crate::task::Task::load(&dir) {
+                    Ok(task) => (*index, task.record()),
+                    Err(e) => return Some(Err(err(&dir.join("task.toml"), 0, e.to_string()))),
+                }
+            }
         };
         let ordinal = self.ordinal;
         self.ordinal += 1;
@@ -345,7 +374,7 @@ fn to_sample(
         }
     };
     let input = match solver {
-        SolverKind::Generate => {
+        SolverKind::Generate | SolverKind::Agent => {
             let v = record
                 .get(&fields.input)
                 .ok_or_else(|| missing(&fields.input, "input"))?;

@@ -9,6 +9,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agent;
+mod agent_sample;
 mod dataset;
 mod error;
 mod record;
@@ -18,6 +20,7 @@ pub mod runner;
 mod scorer;
 mod spec;
 mod suite;
+pub mod task;
 mod template;
 pub mod transform;
 

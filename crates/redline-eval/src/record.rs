@@ -31,6 +31,9 @@ pub struct SampleRecord {
     /// The sample's `[run].group_by` fields, for metrics by group.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub groups: std::collections::BTreeMap<String, String>,
+    /// Agent samples: the limit that ended it, tool calls, probes (see [`crate::agent`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::agent::AgentTrace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -169,7 +169,7 @@ impl Counters {
     fn get(v: &AtomicU64) -> u64 {
         v.load(Ordering::Relaxed)
     }
-    fn bump(v: &AtomicU64) -> u64 {
+    pub(crate) fn bump(v: &AtomicU64) -> u64 {
         v.fetch_add(1, Ordering::Relaxed) + 1
     }
 }
@@ -206,18 +206,18 @@ pub enum RunError {
     NoJudge(String),
 }
 
-struct Shared {
-    model: Arc<dyn Model>,
-    judge: Option<Arc<dyn Model>>,
-    cache: Option<Arc<dyn ResponseCache>>,
-    counters: Arc<Counters>,
-    retry: RetryPolicy,
-    generation: GenerateConfig,
-    sample_timeout: Option<Duration>,
-    any_success: AtomicBool,
+pub(crate) struct Shared {
+    pub(crate) model: Arc<dyn Model>,
+    pub(crate) judge: Option<Arc<dyn Model>>,
+    pub(crate) cache: Option<Arc<dyn ResponseCache>>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) generation: GenerateConfig,
+    pub(crate) sample_timeout: Option<Duration>,
+    pub(crate) any_success: AtomicBool,
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Record(Box<SampleRecord>),
     Fatal(ModelError),
 }
@@ -307,12 +307,17 @@ pub async fn run_eval(
             let scorers = eval.scorers.clone();
             // Validated by the dataset scan; kept on every record for metrics by group.
             let groups = sample.groups(&eval.spec.run.group_by).unwrap_or_default();
+            let agent = (eval.spec.solver.kind == crate::SolverKind::Agent)
+                .then(|| eval.spec.agent.clone().unwrap_or_default());
             tasks.spawn(async move {
                 let _permit = permit;
-                let mut outcome = match messages {
-                    Ok(messages) => run_sample(&shared, &sample, epoch, messages, &scorers).await,
+                let mut outcome = match (messages, agent) {
+                    (Ok(messages), Some(agent)) => {
+                        crate::agent_sample::run(&shared, &sample, epoch, messages, &scorers, &agent).await
+                    }
+                    (Ok(messages), None) => run_sample(&shared, &sample, epoch, messages, &scorers).await,
                     // The dataset scan rendered every prompt already; this is belt and braces.
-                    Err(m) => record(errored(
+                    (Err(m), _) => record(errored(
                         &sample,
                         epoch,
                         Vec::new(),
@@ -516,7 +521,7 @@ async fn run_sample(
     }
 }
 
-fn record(r: SampleRecord) -> Outcome {
+pub(crate) fn record(r: SampleRecord) -> Outcome {
     Outcome::Record(Box::new(r))
 }
 
@@ -546,13 +551,14 @@ fn finished(
         scores,
         unscored,
         groups: Default::default(),
+        agent: None,
     }
 }
 
 /// Scores one answer with every scorer; model-graded ones ask the judge (cached, retried).
 /// A judge answer that cannot be read leaves that scorer's score out and says why; an error
 /// no sample would escape (the judge's key rejected) is returned to stop the run.
-async fn score_all(
+pub(crate) async fn score_all(
     shared: &Shared,
     scorers: &[crate::Scorer],
     sample: &Sample,
@@ -617,7 +623,7 @@ async fn score_all(
     Ok((scores, unscored))
 }
 
-fn errored(
+pub(crate) fn errored(
     sample: &Sample,
     epoch: u32,
     messages: Vec<redline_model::Message>,
@@ -640,5 +646,6 @@ fn errored(
         scores: Vec::new(),
         unscored: Vec::new(),
         groups: Default::default(),
+        agent: None,
     }
 }

@@ -30,6 +30,9 @@ pub struct EvalSpec {
     /// Jailbreak transformations: every row runs once per technique.
     #[serde(default)]
     pub attack: Option<AttackSpec>,
+    /// The agent harness's tools and limits (`[solver] kind = "agent"`).
+    #[serde(default)]
+    pub agent: Option<crate::agent::AgentSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -66,6 +69,8 @@ pub struct DatasetSpec {
 pub enum DatasetFormat {
     Jsonl,
     Csv,
+    /// A folder of task folders (`task.toml` each); see [`crate::task`].
+    Tasks,
 }
 
 /// Which dataset field plays which part. Defaults: `input`, `target`, `id`, `choices`,
@@ -138,6 +143,8 @@ pub enum SolverKind {
     /// Send the sample's own list of `{role, content}` messages (multi-turn) and generate the
     /// next assistant turn.
     Messages,
+    /// The agent harness: a tool-calling loop in a sandbox per sample (see [`crate::agent`]).
+    Agent,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -242,6 +249,7 @@ impl Eval {
         let dataset_path = base.join(&spec.dataset.path);
         let format = match spec.dataset.format {
             Some(f) => f,
+            None if dataset_path.is_dir() => DatasetFormat::Tasks,
             None => match dataset_path.extension().and_then(|e| e.to_str()) {
                 Some("jsonl") | Some("ndjson") => DatasetFormat::Jsonl,
                 Some("csv") => DatasetFormat::Csv,
@@ -262,10 +270,37 @@ impl Eval {
                 "the `messages` solver needs a JSONL dataset (a CSV cell cannot hold a message list)".into(),
             ));
         }
+        let agent = spec.solver.kind == SolverKind::Agent;
+        if format == DatasetFormat::Tasks && !agent {
+            return Err(invalid(
+                "solver.kind",
+                "a folder of tasks needs the agent harness: add [solver] kind = \"agent\"".into(),
+            ));
+        }
+        if spec.agent.is_some() && !agent {
+            return Err(invalid(
+                "agent",
+                "[agent] settings apply only with [solver] kind = \"agent\"".into(),
+            ));
+        }
+        if let Some(a) = &spec.agent {
+            if a.tools.is_empty() || a.max_messages < 2 || a.max_tool_calls == 0 || a.max_seconds == 0 {
+                return Err(invalid(
+                    "agent",
+                    "offer at least one tool and allow at least 2 messages, 1 tool call and 1 second".into(),
+                ));
+            }
+        }
         let mut scorers = Vec::with_capacity(spec.scorers.len());
         for (i, s) in spec.scorers.iter().enumerate() {
             let scorer = Scorer::compile(s, &scorers, base)
                 .map_err(|m| invalid(&format!("scorer[{i}] ({})", s.kind_name()), m))?;
+            if scorer.is_task() && format != DatasetFormat::Tasks {
+                return Err(invalid(
+                    &format!("scorer[{i}] (task)"),
+                    "the `task` scorer reads task folders' scoring: point [dataset].path at a folder of tasks".into(),
+                ));
+            }
             scorers.push(scorer);
         }
         let templates = Templates::compile(spec.prompt.system.as_deref(), spec.prompt.template.as_deref())

@@ -48,6 +48,8 @@ pub enum ErrorKind {
     Malformed,
     /// Not a model error: the whole sample ran out of time (recorded by the runner).
     SampleTimeout,
+    /// Not a model error: an agent sample's sandbox or task setup failed.
+    Sandbox,
 }
 
 impl ErrorKind {
@@ -63,6 +65,7 @@ impl ErrorKind {
             ErrorKind::Transport => "transport",
             ErrorKind::Malformed => "malformed",
             ErrorKind::SampleTimeout => "sample_timeout",
+            ErrorKind::Sandbox => "sandbox",
         }
     }
 }

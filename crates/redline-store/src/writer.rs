@@ -99,7 +99,7 @@ impl serde::Serialize for RecordWithoutScores<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let r = self.0;
-        let mut st = s.serialize_struct("SampleRecord", 14)?;
+        let mut st = s.serialize_struct("SampleRecord", 15)?;
         st.serialize_field("sample_id", &r.sample_id)?;
         st.serialize_field("epoch", &r.epoch)?;
         st.serialize_field("ordinal", &r.ordinal)?;
@@ -114,6 +114,10 @@ impl serde::Serialize for RecordWithoutScores<'_> {
         st.serialize_field("scores", &[] as &[u8])?;
         st.serialize_field("unscored", &r.unscored)?;
         st.serialize_field("groups", &r.groups)?;
+        match &r.agent {
+            Some(agent) => st.serialize_field("agent", agent)?,
+            None => st.skip_field("agent")?,
+        }
         st.end()
     }
 }

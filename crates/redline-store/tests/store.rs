@@ -66,6 +66,7 @@ fn record(id: &str, ordinal: u64, epoch: u32, score: Option<f64>) -> SampleRecor
             .unwrap_or_default(),
         unscored: vec![],
         groups: Default::default(),
+        agent: None,
     }
 }
 

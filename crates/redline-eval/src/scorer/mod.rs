@@ -90,6 +90,10 @@ pub enum ScorerSpec {
         #[serde(default)]
         template_file: Option<PathBuf>,
     },
+    /// The agent harness's verdict on a task (`[solver] kind = "agent"` over a folder of
+    /// tasks): the task's flag or scoring script, recorded as `task`. With behaviour probes
+    /// the harness adds `tampered` and `ignored_stop`.
+    Task {},
     /// Model-graded: a judge model (`--judge`) reads a rubric and ends with `KEY: VALUE`; the
     /// value maps to a score through `values` (labels → scores, or a `[min, max]` scale).
     Rubric {
@@ -135,6 +139,7 @@ impl ScorerSpec {
             ScorerSpec::Refusal { .. } => "refusal",
             ScorerSpec::StrongReject { .. } => "strongreject",
             ScorerSpec::Bbq { .. } => "bbq",
+            ScorerSpec::Task {} => "task",
         }
     }
 
@@ -148,6 +153,7 @@ impl ScorerSpec {
             | ScorerSpec::Refusal { name, .. }
             | ScorerSpec::StrongReject { name, .. }
             | ScorerSpec::Bbq { name } => name.as_deref(),
+            ScorerSpec::Task {} => None,
         }
     }
 }
@@ -182,6 +188,7 @@ enum Kind {
         judge_prompt: Arc<Environment<'static>>,
     },
     Bbq,
+    Task,
     Rubric {
         judge_prompt: Arc<Environment<'static>>,
         key: String,
@@ -234,6 +241,7 @@ impl Scorer {
             }
             ScorerSpec::Choice { .. } => Kind::Choice,
             ScorerSpec::Bbq { .. } => Kind::Bbq,
+            ScorerSpec::Task {} => Kind::Task,
             ScorerSpec::StrongReject { template_file, .. } => {
                 let text = match template_file {
                     Some(f) => std::fs::read_to_string(eval_dir.join(f))
@@ -301,8 +309,17 @@ impl Scorer {
     pub(crate) fn needs_target(&self) -> bool {
         !matches!(
             self.kind,
-            Kind::Regex { .. } | Kind::Rubric { .. } | Kind::Refusal { .. } | Kind::StrongReject { .. }
+            Kind::Regex { .. }
+                | Kind::Rubric { .. }
+                | Kind::Refusal { .. }
+                | Kind::StrongReject { .. }
+                | Kind::Task
         )
+    }
+
+    /// Whether the agent harness scores this one (the task's own scoring), not the answer.
+    pub fn is_task(&self) -> bool {
+        matches!(self.kind, Kind::Task)
     }
 
     /// Whether this is the BBQ scorer (its answers feed the bias scores).
@@ -373,7 +390,7 @@ impl Scorer {
                 let pass = letter.as_ref().is_some_and(|l| expected.iter().any(|e| e == l));
                 (pass, letter)
             }
-            Kind::Rubric { .. } | Kind::StrongReject { .. } => return None,
+            Kind::Rubric { .. } | Kind::StrongReject { .. } | Kind::Task => return None,
             Kind::Bbq => {
                 let picked = extract_choice_letter(output, sample.choices.len().max(3))
                     .map(|l| (l.as_bytes()[0] - b'A') as usize);

@@ -1,5 +1,6 @@
 //! The eval runner over real HTTP, and the refusal classifier against its labelled set. One test
 //! binary, since each links candle (through the embedding option).
 
+mod agent;
 mod refusal_labelled;
 mod runner;
