@@ -13,6 +13,7 @@
 //! assert!((summary.value - 0.5).abs() < 1e-12);
 //! ```
 
+pub mod agentic;
 pub mod cluster;
 pub mod exact;
 pub mod framework;

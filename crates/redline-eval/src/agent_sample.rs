@@ -49,7 +49,7 @@ pub(crate) async fn run(
         },
     )
     .await;
-    let run = match result {
+    let mut run = match result {
         Ok(run) => run,
         Err((error, messages, attempts)) => {
             let message = error.to_string();
@@ -70,6 +70,11 @@ pub(crate) async fn run(
         }
     };
     shared.any_success.store(true, Ordering::Relaxed);
+    run.trace.task = task.as_ref().map(|t| crate::agent::TaskInfo {
+        family: t.file.task.family.clone(),
+        human_minutes: t.file.task.human_minutes,
+        steps: t.file.task.steps,
+    });
     let answer = run.answer.clone().unwrap_or_default();
     let others: Vec<crate::Scorer> = scorers.iter().filter(|s| !s.is_task()).cloned().collect();
     let (mut scores, unscored) = match score_all(shared, &others, sample, &run.messages, &answer).await {

@@ -17,6 +17,7 @@ mod render;
 mod run_report;
 mod runs_cmd;
 mod target;
+mod tasks_cmd;
 mod text;
 
 use std::path::PathBuf;
@@ -95,6 +96,9 @@ enum Command {
     JudgeCheck(judge_cmd::JudgeCheckArgs),
     /// Task-completion time horizons (METR's method) per model from per-run records.
     Horizon(horizon_cmd::HorizonArgs),
+    /// An agent run over task folders by task length: success per band of human minutes and
+    /// steps, limits hit, and its 50% / 80% time horizons.
+    Tasks(tasks_cmd::TasksArgs),
     /// List, show and check framework policies (levels, categories, indicators, gates).
     #[command(subcommand)]
     Frameworks(frameworks_cmd::FrameworksCommand),
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Command::Runs(cmd) => runs_cmd::run(cmd, &store_path),
         Command::Frameworks(cmd) => frameworks_cmd::run(cmd),
         Command::Horizon(args) => horizon_cmd::run(args),
+        Command::Tasks(args) => tasks_cmd::run(args, &store_path),
         Command::JudgeCheck(args) => judge_cmd::run(args),
         Command::Assess(args) => assess_cmd::assess(args, &store_path),
         Command::Scorecard(args) => assess_cmd::scorecard_cmd(args, &store_path),

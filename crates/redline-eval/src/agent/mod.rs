@@ -160,9 +160,22 @@ impl LimitHit {
     }
 }
 
+/// The task's metadata, kept on each sample for the length-based metrics (success by human
+/// minutes and by steps, the time horizon).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct TaskInfo {
+    pub family: String,
+    pub human_minutes: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u32>,
+}
+
 /// What the harness records about an agent sample besides its transcript.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct AgentTrace {
+    /// The task it ran, for task-folder datasets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskInfo>,
     /// The limit that ended the sample; `None` when the agent submitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<LimitHit>,

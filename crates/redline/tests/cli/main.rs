@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agentic;
 mod assess;
 mod bad_input;
 mod card;

@@ -28,7 +28,10 @@ fn shipped_evals() -> Vec<std::path::PathBuf> {
             let p = entry.unwrap().path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if p.extension().is_some_and(|e| e == "toml") && !p.ends_with("suite.toml") {
+            } else if p.extension().is_some_and(|e| e == "toml")
+                && !p.ends_with("suite.toml")
+                && !p.ends_with("task.toml")
+            {
                 found.push(p);
             }
         }
