@@ -4,8 +4,11 @@
 
 use std::collections::HashSet;
 
-/// Above this, two findings' texts (embeddings) count as the same finding.
-pub const EMBEDDING_THRESHOLD: f32 = 0.9;
+/// Above this, two findings' texts (MiniLM cosine of goal, prompt and reply) count as the same
+/// finding. Measured on lock-picking findings: the same jailbreak reworded 0.77, the same goal
+/// by another attack 0.71, a neighbouring goal 0.61, an unrelated finding 0.03; the bar groups
+/// rewordings only.
+pub const EMBEDDING_THRESHOLD: f32 = 0.75;
 /// Above this, two findings' texts (word-trigram Jaccard) count as the same finding.
 pub const TEXT_THRESHOLD: f64 = 0.5;
 

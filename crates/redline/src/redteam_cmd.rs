@@ -1,13 +1,18 @@
 //! `redline redteam`: a campaign of attacks on a target, stored as it goes (re-running the same
 //! command resumes it), every success recorded as a finding, and the campaign report.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
+use redline_local::embed::{cosine, SentenceEncoder};
 use redline_model::RetryPolicy;
-use redline_redteam::dedup::{finding_text, join_group, text_similarity, TEXT_THRESHOLD};
+use redline_redteam::dedup::{
+    finding_text, join_group, text_similarity, EMBEDDING_THRESHOLD, TEXT_THRESHOLD,
+};
 use redline_redteam::goals::file_sha256;
 use redline_redteam::{
     load_goals, parse_attacks, report, run_campaign, Attempt, Budget, Campaign, CampaignReport, Goal,
@@ -284,10 +289,12 @@ fn record(
     Ok(())
 }
 
-/// The group of the most similar earlier finding (word-trigram overlap), if near enough.
+/// The group of the most similar earlier finding, if near enough: by the cosine of MiniLM
+/// sentence embeddings when the encoder is present (`scripts/fetch-models.sh`), else by
+/// word-trigram overlap.
 pub fn group_for(store: &Store, text: &str) -> anyhow::Result<Option<String>> {
     let earlier = store.findings(None)?;
-    let scored: Vec<(String, f64)> = earlier
+    let texts: Vec<(String, String)> = earlier
         .iter()
         .map(|f| {
             let prompt = f
@@ -297,13 +304,59 @@ pub fn group_for(store: &Store, text: &str) -> anyhow::Result<Option<String>> {
                 .and_then(|m| m.get("content"))
                 .and_then(|c| c.as_str())
                 .unwrap_or_default();
-            (
-                f.group_id.clone(),
-                text_similarity(text, &finding_text(&f.goal, prompt, &f.reply)),
-            )
+            (f.id.clone(), finding_text(&f.goal, prompt, &f.reply))
         })
         .collect();
-    Ok(join_group(scored.iter().map(|(g, s)| (g.as_str(), *s)), TEXT_THRESHOLD).map(str::to_string))
+    if let Some(encoder) = encoder() {
+        let similarities = embedding_similarities(encoder, text, &texts)?;
+        tracing::debug!(?similarities, "finding similarity (MiniLM cosine)");
+        let scored = earlier
+            .iter()
+            .zip(similarities)
+            .map(|(f, s)| (f.group_id.as_str(), f64::from(s)));
+        return Ok(join_group(scored, f64::from(EMBEDDING_THRESHOLD)).map(str::to_string));
+    }
+    let scored = earlier
+        .iter()
+        .zip(&texts)
+        .map(|(f, (_, t))| (f.group_id.as_str(), text_similarity(text, t)));
+    Ok(join_group(scored, TEXT_THRESHOLD).map(str::to_string))
+}
+
+/// The MiniLM encoder, loaded once per process; `None` when its files are absent (or
+/// `REDLINE_DEDUP=text` asks for text similarity).
+fn encoder() -> Option<&'static SentenceEncoder> {
+    static ENCODER: OnceLock<Option<SentenceEncoder>> = OnceLock::new();
+    ENCODER
+        .get_or_init(|| {
+            if std::env::var("REDLINE_DEDUP").is_ok_and(|v| v == "text") {
+                return None;
+            }
+            SentenceEncoder::load(&redline_local::default_encoder_dir()).ok()
+        })
+        .as_ref()
+}
+
+/// Cosines between `text` and each earlier finding's text. Earlier findings' embeddings are
+/// kept per finding id for the life of the process: a campaign compares every success with
+/// all findings so far.
+fn embedding_similarities(
+    encoder: &SentenceEncoder,
+    text: &str,
+    earlier: &[(String, String)],
+) -> anyhow::Result<Vec<f32>> {
+    static CACHE: Mutex<Option<HashMap<String, Vec<f32>>>> = Mutex::new(None);
+    let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = guard.get_or_insert_with(HashMap::new);
+    let missing: Vec<&(String, String)> = earlier.iter().filter(|(id, _)| !cache.contains_key(id)).collect();
+    for chunk in missing.chunks(32) {
+        let vectors = encoder.embed(&chunk.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>())?;
+        for ((id, _), v) in chunk.iter().zip(vectors) {
+            cache.insert(id.clone(), v);
+        }
+    }
+    let new = encoder.embed(&[text])?.pop().unwrap_or_default();
+    Ok(earlier.iter().map(|(id, _)| cosine(&new, &cache[id])).collect())
 }
 
 fn progress_bar(total: u64, done: u64, quiet: bool) -> indicatif::ProgressBar {
