@@ -206,6 +206,21 @@ pub fn file_sha256(path: &Path) -> Result<String, GoalsError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shipped_placeholder_goals_load_and_stay_mild() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites/redteam/goals-placeholder.jsonl");
+        let (format, goals) = load_goals(&path).unwrap();
+        assert_eq!(format, GoalFormat::Jsonl);
+        assert_eq!(goals.len(), 8);
+        assert!(goals.iter().all(|g| g.target.is_some()));
+        // Mild by construction: none of the categories a real harmful-request set would use.
+        for g in &goals {
+            for word in ["weapon", "bio", "chem", "explosive", "malware", "drug"] {
+                assert!(!g.goal.to_lowercase().contains(word), "{}", g.goal);
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
