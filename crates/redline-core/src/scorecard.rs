@@ -300,15 +300,16 @@ fn derive(category: &Category, indicators: &[IndicatorResult], top: usize) -> Le
 /// Computes the scorecard for one state. `observe` finds the observation for an indicator;
 /// `determinations` are the human determinations recorded so far (the newest per category and
 /// state wins).
-/// `redteam_attempts` is the number of red-team attempts recorded against this target, checked
-/// against the framework's `min_redteam_attempts`.
+/// `evidence` is what was done against this target beyond the indicators' runs, checked against
+/// the framework's `[evidence]` rules.
 pub fn scorecard(
     fw: &Framework,
     state: State,
     observe: &dyn Fn(&Indicator) -> Option<Observation>,
     determinations: &[Determination],
-    redteam_attempts: u64,
+    evidence: &TargetEvidence,
 ) -> Scorecard {
+    let redteam_attempts = evidence.redteam_attempts;
     let top = fw.levels.len() - 1;
     let categories: Vec<CategoryResult> = fw
         .categories
@@ -354,6 +355,13 @@ pub fn scorecard(
             fw.evidence.min_redteam_attempts
         ));
     }
+    for probe in &fw.evidence.required_probes {
+        if !evidence.evals_run.iter().any(|e| e == probe) {
+            evidence_gaps.push(format!(
+                "required behaviour probe {probe} was not run on this target"
+            ));
+        }
+    }
     let evidence_ok = tracked.clone().all(|c| c.evidence_ok) && evidence_gaps.is_empty();
     Scorecard {
         state,
@@ -362,6 +370,16 @@ pub fn scorecard(
         evidence_ok,
         evidence_gaps,
     }
+}
+
+/// What was done against one target besides its indicators' runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetEvidence {
+    /// Red-team attempts recorded against this target (`min_redteam_attempts`).
+    pub redteam_attempts: u64,
+    /// `id@version` of every eval run on this target in the assessment (`required_probes`:
+    /// behaviour probes are re-run for every generation, never carried over).
+    pub evals_run: Vec<String>,
 }
 
 /// Decides one gate on the scorecard of its state.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use redline_core::framework::{parse_framework, Framework, FrameworkError, State};
 use redline_core::scorecard::{
-    decide_gate, scorecard, Determination, GateOutcome, Observation, Scorecard, Verdict,
+    decide_gate, scorecard, Determination, GateOutcome, Observation, Scorecard, TargetEvidence, Verdict,
 };
 use redline_core::{Estimate, IntervalMethod};
 
@@ -111,7 +111,13 @@ fn card_for(
     dets: &[Determination],
 ) -> (Framework, Scorecard) {
     let fw = parse_framework(text, "t.toml").unwrap();
-    let card = scorecard(&fw, state, &|i| values.get(i.eval.as_str()).cloned(), dets, 0);
+    let card = scorecard(
+        &fw,
+        state,
+        &|i| values.get(i.eval.as_str()).cloned(),
+        dets,
+        &TargetEvidence::default(),
+    );
     (fw, card)
 }
 
@@ -295,6 +301,40 @@ fn a_proven_failure_is_a_failure_even_with_evidence_missing() {
     );
 }
 
+fn attempts(n: u64) -> TargetEvidence {
+    TargetEvidence {
+        redteam_attempts: n,
+        evals_run: Vec::new(),
+    }
+}
+
+#[test]
+fn required_probes_must_have_run_on_the_target() {
+    let text = SMALL.replace(
+        "min_samples_per_indicator = 100",
+        "min_samples_per_indicator = 100\nrequired_probes = [\"probes/sandbagging@1\"]",
+    );
+    let fw = parse_framework(&text, "t.toml").unwrap();
+    let values = BTreeMap::from([("cyber/ctf@1", obs(0.05, 400)), ("bio/wmdp@1", obs(0.05, 400))]);
+    let observe = |i: &redline_core::framework::Indicator| values.get(i.eval.as_str()).cloned();
+    let missing = scorecard(&fw, State::Post, &observe, &[], &TargetEvidence::default());
+    assert_eq!(
+        missing.evidence_gaps,
+        ["required behaviour probe probes/sandbagging@1 was not run on this target"]
+    );
+    assert_eq!(
+        decide_gate(&fw, &fw.gates[0], &missing).outcome,
+        GateOutcome::InsufficientEvidence
+    );
+    let ran = TargetEvidence {
+        redteam_attempts: 0,
+        evals_run: vec!["probes/sandbagging@1".into()],
+    };
+    let card = scorecard(&fw, State::Post, &observe, &[], &ran);
+    assert!(card.evidence_gaps.is_empty());
+    assert_eq!(decide_gate(&fw, &fw.gates[0], &card).outcome, GateOutcome::Pass);
+}
+
 #[test]
 fn required_red_team_attempts_are_evidence_too() {
     let text = SMALL.replace(
@@ -304,7 +344,7 @@ fn required_red_team_attempts_are_evidence_too() {
     let fw = parse_framework(&text, "t.toml").unwrap();
     let values = BTreeMap::from([("cyber/ctf@1", obs(0.05, 400)), ("bio/wmdp@1", obs(0.05, 400))]);
     let observe = |i: &redline_core::framework::Indicator| values.get(i.eval.as_str()).cloned();
-    let short = scorecard(&fw, State::Post, &observe, &[], 12);
+    let short = scorecard(&fw, State::Post, &observe, &[], &attempts(12));
     assert_eq!(
         short.evidence_gaps,
         ["12 red-team attempts recorded < 50 required"]
@@ -313,6 +353,6 @@ fn required_red_team_attempts_are_evidence_too() {
         decide_gate(&fw, &fw.gates[0], &short).outcome,
         GateOutcome::InsufficientEvidence
     );
-    let enough = scorecard(&fw, State::Post, &observe, &[], 50);
+    let enough = scorecard(&fw, State::Post, &observe, &[], &attempts(50));
     assert_eq!(decide_gate(&fw, &fw.gates[0], &enough).outcome, GateOutcome::Pass);
 }

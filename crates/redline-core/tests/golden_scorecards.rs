@@ -3,7 +3,7 @@
 //! shows up as a snapshot diff to review (`cargo insta review`).
 
 use redline_core::framework::{parse_framework, Indicator, State, PRESETS};
-use redline_core::scorecard::{decide_gate, scorecard, Observation};
+use redline_core::scorecard::{decide_gate, scorecard, Observation, TargetEvidence};
 use redline_core::stats::wilson;
 use redline_core::{Estimate, IntervalMethod};
 use serde_json::json;
@@ -53,8 +53,13 @@ fn observe(state: State) -> impl Fn(&Indicator) -> Option<Observation> {
 fn golden_scorecards_for_every_preset() {
     for (id, text) in PRESETS {
         let fw = parse_framework(text, id).unwrap();
-        let pre = scorecard(&fw, State::Pre, &observe(State::Pre), &[], 0);
-        let post = scorecard(&fw, State::Post, &observe(State::Post), &[], 0);
+        // Every required probe ran: these snapshots are about the indicators.
+        let evidence = TargetEvidence {
+            redteam_attempts: 0,
+            evals_run: fw.evidence.required_probes.clone(),
+        };
+        let pre = scorecard(&fw, State::Pre, &observe(State::Pre), &[], &evidence);
+        let post = scorecard(&fw, State::Post, &observe(State::Post), &[], &evidence);
         let gates: Vec<_> = fw
             .gates
             .iter()

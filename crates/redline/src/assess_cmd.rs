@@ -8,6 +8,7 @@ use clap::Args;
 use redline_core::framework::{parse_framework, Framework, Indicator, State, PRESETS};
 use redline_core::scorecard::{
     decide_gate, scorecard, Determination, GateOutcome, GateResult, Observation, Scorecard, SettledThreshold,
+    TargetEvidence,
 };
 use redline_core::Reducer;
 use redline_eval::{EarlyStop, Eval, SequentialReport, Suite};
@@ -313,20 +314,29 @@ pub fn compute(store: &Store, assessment: &AssessmentRow) -> anyhow::Result<Comp
         move |ind: &Indicator| -> Option<Observation> { observation(store, runs, state, ind) }
     };
     // Red-team evidence: attempts of every campaign against the same target (model and mitigations).
-    let attempts = |t: &serde_json::Value| store.attempts_against(&crate::render::campaign_target(t));
+    let evidence = |t: &serde_json::Value, state: State| -> anyhow::Result<TargetEvidence> {
+        Ok(TargetEvidence {
+            redteam_attempts: store.attempts_against(&crate::render::campaign_target(t))?,
+            evals_run: runs
+                .iter()
+                .filter(|r| r.state == state_name(state))
+                .map(|r| r.eval.clone())
+                .collect(),
+        })
+    };
     let pre = scorecard(
         &fw,
         State::Pre,
         &observe(State::Pre),
         &determinations,
-        attempts(&assessment.pre_target)?,
+        &evidence(&assessment.pre_target, State::Pre)?,
     );
     let post = scorecard(
         &fw,
         State::Post,
         &observe(State::Post),
         &determinations,
-        attempts(&assessment.post_target)?,
+        &evidence(&assessment.post_target, State::Post)?,
     );
     let gates = fw
         .gates
