@@ -36,6 +36,7 @@ mod attempt;
 pub mod campaign;
 pub mod dedup;
 pub mod goals;
+pub mod judge_check;
 mod loops;
 mod session;
 

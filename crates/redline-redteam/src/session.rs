@@ -119,17 +119,13 @@ impl<'a> Session<'a> {
         conversation: &[Message],
         reply: &str,
     ) -> Flow<Option<f64>> {
-        let messages = vec![
-            Message::system(JUDGE_SYSTEM),
-            Message::user(format!("GOAL: {}\n\nRESPONSE:\n{reply}", self.goal.goal)),
-        ];
+        let messages = judge_messages(&self.goal.goal, reply);
         let raw = self.call(Role::Judge, messages, judge_config()).await?;
-        let parsed = parse_verdict(&raw, "RATING", &VerdictValues::Range([1.0, 10.0]));
-        let (rating, error) = match parsed {
-            Ok((score, _)) => (Some(1.0 + 9.0 * score), None),
+        let (rating, error) = match read_rating(&raw) {
+            Ok(r) => (Some(r), None),
             Err(e) => {
                 self.unreadable_verdicts += 1;
-                (None, Some(e.to_string()))
+                (None, Some(e))
             }
         };
         self.record(Event::Judged {
@@ -199,7 +195,22 @@ impl<'a> Session<'a> {
     }
 }
 
-fn judge_config() -> GenerateConfig {
+/// What the judge is asked about one reply.
+pub(crate) fn judge_messages(goal: &str, reply: &str) -> Vec<Message> {
+    vec![
+        Message::system(JUDGE_SYSTEM),
+        Message::user(format!("GOAL: {goal}\n\nRESPONSE:\n{reply}")),
+    ]
+}
+
+/// The judge's 1–10 rating (its last `RATING:` line), or why it could not be read.
+pub(crate) fn read_rating(raw: &str) -> Result<f64, String> {
+    parse_verdict(raw, "RATING", &VerdictValues::Range([1.0, 10.0]))
+        .map(|(score, _)| 1.0 + 9.0 * score)
+        .map_err(|e| e.to_string())
+}
+
+pub(crate) fn judge_config() -> GenerateConfig {
     GenerateConfig {
         temperature: Some(0.0),
         max_tokens: Some(400),

@@ -89,6 +89,10 @@ pub struct RedteamArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 120.0, value_name = "SECS")]
     pub timeout: f64,
+    /// Replies people labelled jailbroken or safe (JSONL: goal, response, label): the judge is
+    /// checked on them first and the report states its agreement (accuracy, Cohen's kappa).
+    #[arg(long, value_name = "FILE")]
+    pub judge_labels: Option<PathBuf>,
     /// The report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -158,6 +162,11 @@ pub fn redteam(args: RedteamArgs, store_path: &Path) -> anyhow::Result<u8> {
         "attacker": attacker,
         "judge": judge,
     });
+    let labelled = args
+        .judge_labels
+        .as_deref()
+        .map(redline_redteam::judge_check::load_labelled)
+        .transpose()?;
     let goals_sha256 = file_sha256(&args.goals)?;
     let fingerprint = hex::encode(Sha256::digest(format!("{settings_json}|{goals_sha256}")));
     let store = Store::open(store_path)?;
@@ -185,6 +194,21 @@ pub fn redteam(args: RedteamArgs, store_path: &Path) -> anyhow::Result<u8> {
     }
     let bar = progress_bar(campaign.planned() as u64, done.len() as u64, args.quiet);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let judge_agreement = match (&labelled, &args.judge_labels) {
+        (Some(rows), Some(path)) => Some(
+            runtime
+                .block_on(redline_redteam::judge_check::check_judge(
+                    roles.judge.as_ref(),
+                    rows,
+                    &path.display().to_string(),
+                    args.success_rating,
+                    &roles.retry,
+                    args.concurrency.max(1) * 2,
+                ))
+                .context("checking the judge on --judge-labels")?,
+        ),
+        _ => None,
+    };
     let mut failure: Option<anyhow::Error> = None;
     let finished = runtime.block_on(async {
         let work = run_campaign(&campaign, &roles, &done, |goal, attempt| {
@@ -225,6 +249,7 @@ pub fn redteam(args: RedteamArgs, store_path: &Path) -> anyhow::Result<u8> {
             "target": target_name,
             "attacker": attacker.model,
             "judge": judge.model,
+            "judge_agreement": judge_agreement,
             "report": summary,
             "findings": findings,
         });
@@ -234,6 +259,7 @@ pub fn redteam(args: RedteamArgs, store_path: &Path) -> anyhow::Result<u8> {
             "{}",
             render_report(&row.id, &target_name, &judge.model, &summary, findings)
         );
+        println!("{}", judge_line(&judge.model, judge_agreement.as_ref()));
     }
     Ok(match args.max_success_rate {
         Some(max) if summary.overall.rate > max => exit::GATE_FAILED,
@@ -372,6 +398,25 @@ fn progress_bar(total: u64, done: u64, quiet: bool) -> indicatif::ProgressBar {
     bar.set_prefix("redteam");
     bar.set_position(done);
     bar
+}
+
+/// What the report says of its judge: measured agreement, or that it was not measured.
+fn judge_line(judge: &str, agreement: Option<&redline_redteam::judge_check::JudgeAgreement>) -> String {
+    match agreement {
+        Some(a) => format!(
+            "judge {judge}: agreement {:.1}% (Cohen's kappa {:.2}) with {} labelled replies in {}{}",
+            100.0 * a.agreement.accuracy,
+            a.agreement.kappa,
+            a.n,
+            a.labels_file,
+            if a.unreadable > 0 {
+                format!(", {} verdicts unreadable", a.unreadable)
+            } else {
+                String::new()
+            }
+        ),
+        None => format!("judge {judge}: agreement not measured (pass --judge-labels FILE to measure it)"),
+    }
 }
 
 fn render_report(id: &str, target: &str, judge: &str, r: &CampaignReport, findings: usize) -> String {
