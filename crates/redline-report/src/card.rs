@@ -204,6 +204,20 @@ pub struct Finding {
     pub category: String,
     pub severity: String,
     pub status: String,
+    /// Whether the finding still reproduces on this card's model: its promoted regression eval
+    /// run there. `None`: not re-run on this generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
+}
+
+/// A finding's replay on this generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Regression {
+    pub reproduces: bool,
+    /// `id@version` of the regression eval.
+    pub eval: String,
+    pub run_id: String,
+    pub model: String,
 }
 
 /// One metric of one eval, this generation against an earlier one.

@@ -73,7 +73,11 @@ pub fn build_card(store: &Store, a: &AssessmentRow, options: &CardOptions) -> an
             .collect(),
         evaluations,
         jailbreaks,
-        findings: findings(store, &targets)?,
+        findings: crate::card_findings::findings(
+            store,
+            &targets,
+            &runs.iter().map(|(_, _, r)| r.model.clone()).collect(),
+        )?,
         comparisons,
         adequacy: report::Adequacy {
             redteam_attempts: targets
@@ -458,22 +462,6 @@ fn compare(
         }
     }
     Ok(out)
-}
-
-/// Findings against the assessment's targets (pre and post), oldest first.
-fn findings(store: &Store, targets: &[String]) -> anyhow::Result<Vec<report::Finding>> {
-    Ok(store
-        .findings(None)?
-        .into_iter()
-        .filter(|f| targets.contains(&f.target))
-        .map(|f| report::Finding {
-            title: format!("{} ({}, on {})", f.goal, f.attack, f.target),
-            id: f.id,
-            category: f.category,
-            severity: f.severity,
-            status: f.status,
-        })
-        .collect())
 }
 
 fn adequacy(fw: &Framework, runs: &[(String, String, RunRow)]) -> report::Adequacy {

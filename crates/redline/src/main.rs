@@ -4,6 +4,7 @@
 mod assess_cmd;
 mod card_build;
 mod card_cmd;
+mod card_findings;
 mod demo_cmd;
 mod eval_cmd;
 mod findings_cmd;

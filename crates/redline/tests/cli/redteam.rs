@@ -274,6 +274,65 @@ fn a_campaign_reports_rates_and_stores_findings_that_promote_into_a_regression_e
     assert!(findings
         .iter()
         .any(|f| f["id"] == id.as_str() && f["status"] == "confirmed"));
+    // The regression eval ran on this generation's model: the card says the finding still
+    // reproduces; the hand-added ones were never replayed.
+    let replayed = findings
+        .iter()
+        .find(|f| f["id"] == id.as_str())
+        .expect("the finding");
+    assert_eq!(replayed["regression"]["reproduces"], true, "{replayed}");
+    assert_eq!(replayed["regression"]["eval"], "regression/redteam-findings@2");
+    assert_eq!(findings.iter().filter(|f| f["regression"].is_null()).count(), 2);
+
+    // The next generation refuses: its card lists the past finding as no longer reproducing.
+    let next = server(vec![ReplyRule::always("I can't help with that.")]);
+    let out = s.run(&[
+        "eval",
+        &eval,
+        "--model",
+        "openai-compatible/next-model",
+        "--base-url",
+        &next.base_url(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = s.run(&[
+        "assess",
+        "--framework",
+        "redline-safety-v1",
+        "--suite",
+        &suite.display().to_string(),
+        "--pre",
+        "openai-compatible/next-model",
+        "--post",
+        "openai-compatible/next-model",
+        "--base-url",
+        &next.base_url(),
+        "--limit",
+        "2",
+        "--json",
+    ]);
+    let next_assessment = json(&out)["assessment"]["id"].as_str().expect("id").to_string();
+    let card_md = s.path("next.md");
+    let out = s.run(&[
+        "card",
+        &next_assessment,
+        "--format",
+        "md",
+        "--out",
+        &card_md.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = std::fs::read_to_string(&card_md).expect("card written");
+    let row = md
+        .lines()
+        .find(|l| l.contains(&id))
+        .expect("the past finding is listed");
+    assert!(
+        row.contains("no longer reproduces") && row.contains("regression/redteam-findings@2"),
+        "{row}"
+    );
+    assert_eq!(md.lines().filter(|l| l.starts_with("| f-")).count(), 1, "{md}");
 }
 
 #[test]
