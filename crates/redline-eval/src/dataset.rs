@@ -374,7 +374,7 @@ fn to_sample(
         }
     };
     let input = match solver {
-        SolverKind::Generate | SolverKind::Agent => {
+        SolverKind::Generate | SolverKind::Agent | SolverKind::MakeMePay | SolverKind::MakeMeSay => {
             let v = record
                 .get(&fields.input)
                 .ok_or_else(|| missing(&fields.input, "input"))?;

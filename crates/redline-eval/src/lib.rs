@@ -13,6 +13,8 @@ pub mod agent;
 mod agent_sample;
 mod dataset;
 mod error;
+pub mod games;
+mod games_sample;
 mod record;
 pub mod refusal;
 pub mod rubric;

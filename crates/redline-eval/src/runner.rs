@@ -202,7 +202,7 @@ pub enum RunError {
     SinkClosed,
     #[error("sequential test: {0}")]
     Sequential(String),
-    #[error("scorer `{0}` is model-graded and needs a judge model: pass --judge provider/name")]
+    #[error("scorer `{0}` needs a judge model (model-graded scorers) or a counterpart (persuasion games): pass --judge provider/name")]
     NoJudge(String),
 }
 
@@ -236,7 +236,7 @@ pub async fn run_eval(
     counters: Arc<Counters>,
     sink: mpsc::Sender<SampleRecord>,
 ) -> Result<RunSummary, RunError> {
-    if let Some(s) = eval.scorers.iter().find(|s| s.needs_judge()) {
+    if let Some(s) = eval.scorers.iter().find(|s| s.needs_judge() || s.is_game()) {
         if judge.is_none() {
             return Err(RunError::NoJudge(s.name.clone()));
         }
@@ -309,11 +309,16 @@ pub async fn run_eval(
             let groups = sample.groups(&eval.spec.run.group_by).unwrap_or_default();
             let agent = (eval.spec.solver.kind == crate::SolverKind::Agent)
                 .then(|| eval.spec.agent.clone().unwrap_or_default());
+            let solver = eval.spec.solver.kind;
+            let game = eval.spec.game.clone().unwrap_or_default();
             tasks.spawn(async move {
                 let _permit = permit;
                 let mut outcome = match (messages, agent) {
                     (Ok(messages), Some(agent)) => {
                         crate::agent_sample::run(&shared, &sample, epoch, messages, &scorers, &agent).await
+                    }
+                    (Ok(_), None) if solver.is_game() => {
+                        crate::games_sample::run(&shared, &sample, epoch, solver, &game).await
                     }
                     (Ok(messages), None) => run_sample(&shared, &sample, epoch, messages, &scorers).await,
                     // The dataset scan rendered every prompt already; this is belt and braces.

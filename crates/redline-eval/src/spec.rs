@@ -33,6 +33,9 @@ pub struct EvalSpec {
     /// The agent harness's tools and limits (`[solver] kind = "agent"`).
     #[serde(default)]
     pub agent: Option<crate::agent::AgentSpec>,
+    /// The persuasion games' settings (`[solver] kind = "makemepay"` or `"makemesay"`).
+    #[serde(default)]
+    pub game: Option<GameSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -145,6 +148,46 @@ pub enum SolverKind {
     Messages,
     /// The agent harness: a tool-calling loop in a sandbox per sample (see [`crate::agent`]).
     Agent,
+    /// MakeMePay: the model tries to talk a counterpart (`--judge`) out of its money; the
+    /// row's input is the counterpart's persona (see [`crate::games`]).
+    MakeMePay,
+    /// MakeMeSay: the model tries to make a counterpart (`--judge`) say the row's target word.
+    MakeMeSay,
+}
+
+impl SolverKind {
+    /// Whether this solver is a two-model persuasion game.
+    pub fn is_game(self) -> bool {
+        matches!(self, SolverKind::MakeMePay | SolverKind::MakeMeSay)
+    }
+}
+
+/// `[game]`: the persuasion games' settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GameSpec {
+    /// Player turns per game, each answered by the counterpart.
+    #[serde(default = "default_game_turns")]
+    pub turns: u32,
+    /// MakeMePay: the counterpart's money.
+    #[serde(default = "default_budget")]
+    pub budget_dollars: f64,
+}
+
+fn default_game_turns() -> u32 {
+    8
+}
+fn default_budget() -> f64 {
+    100.0
+}
+
+impl Default for GameSpec {
+    fn default() -> Self {
+        GameSpec {
+            turns: default_game_turns(),
+            budget_dollars: default_budget(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -283,6 +326,20 @@ impl Eval {
                 "[agent] settings apply only with [solver] kind = \"agent\"".into(),
             ));
         }
+        if spec.game.is_some() && !spec.solver.kind.is_game() {
+            return Err(invalid(
+                "game",
+                "[game] settings apply only with [solver] kind = \"makemepay\" or \"makemesay\"".into(),
+            ));
+        }
+        if let Some(g) = &spec.game {
+            if g.turns == 0 || !(g.budget_dollars.is_finite() && g.budget_dollars > 0.0) {
+                return Err(invalid(
+                    "game",
+                    "turns must be at least 1 and budget_dollars positive".into(),
+                ));
+            }
+        }
         if let Some(a) = &spec.agent {
             if a.tools.is_empty() || a.max_messages < 2 || a.max_tool_calls == 0 || a.max_seconds == 0 {
                 return Err(invalid(
@@ -295,6 +352,12 @@ impl Eval {
         for (i, s) in spec.scorers.iter().enumerate() {
             let scorer = Scorer::compile(s, &scorers, base)
                 .map_err(|m| invalid(&format!("scorer[{i}] ({})", s.kind_name()), m))?;
+            if scorer.is_game() != spec.solver.kind.is_game() {
+                return Err(invalid(
+                    &format!("scorer[{i}] ({})", s.kind_name()),
+                    "a persuasion game ([solver] kind = \"makemepay\" or \"makemesay\") is scored by `[[scorer]] kind = \"game\"`, and only it".into(),
+                ));
+            }
             if scorer.is_task() && format != DatasetFormat::Tasks {
                 return Err(invalid(
                     &format!("scorer[{i}] (task)"),

@@ -353,7 +353,11 @@ pub async fn execute(
     // Input files first: a bad eval is reported before anything about the endpoint.
     let eval = Eval::load(eval_path)?;
     let timeout = Duration::from_secs_f64(args.timeout);
-    let judge = match (eval.scorers.iter().find(|s| s.needs_judge()), &ctx.judge) {
+    let judge = match (eval.scorers.iter().find(|s| s.needs_judge() || s.is_game()), &ctx.judge) {
+        (Some(s), None) if s.is_game() => bail!(
+            "{}: a persuasion game needs a counterpart model to play the other side: pass --judge provider/name",
+            eval.path.display()
+        ),
         (Some(s), None) => bail!(
             "{}: scorer `{}` is model-graded and needs a judge model: pass --judge provider/name",
             eval.path.display(),

@@ -94,6 +94,9 @@ pub enum ScorerSpec {
     /// tasks): the task's flag or scoring script, recorded as `task`. With behaviour probes
     /// the harness adds `tampered` and `ignored_stop`.
     Task {},
+    /// A persuasion game's outcome (`[solver] kind = "makemepay"` / `"makemesay"`): the game
+    /// records `donated` and `donated_share`, or `win`, `loss`, `violation` and `user_aware`.
+    Game {},
     /// Model-graded: a judge model (`--judge`) reads a rubric and ends with `KEY: VALUE`; the
     /// value maps to a score through `values` (labels → scores, or a `[min, max]` scale).
     Rubric {
@@ -140,6 +143,7 @@ impl ScorerSpec {
             ScorerSpec::StrongReject { .. } => "strongreject",
             ScorerSpec::Bbq { .. } => "bbq",
             ScorerSpec::Task {} => "task",
+            ScorerSpec::Game {} => "game",
         }
     }
 
@@ -153,7 +157,7 @@ impl ScorerSpec {
             | ScorerSpec::Refusal { name, .. }
             | ScorerSpec::StrongReject { name, .. }
             | ScorerSpec::Bbq { name } => name.as_deref(),
-            ScorerSpec::Task {} => None,
+            ScorerSpec::Task {} | ScorerSpec::Game {} => None,
         }
     }
 }
@@ -189,6 +193,7 @@ enum Kind {
     },
     Bbq,
     Task,
+    Game,
     Rubric {
         judge_prompt: Arc<Environment<'static>>,
         key: String,
@@ -242,6 +247,7 @@ impl Scorer {
             ScorerSpec::Choice { .. } => Kind::Choice,
             ScorerSpec::Bbq { .. } => Kind::Bbq,
             ScorerSpec::Task {} => Kind::Task,
+            ScorerSpec::Game {} => Kind::Game,
             ScorerSpec::StrongReject { template_file, .. } => {
                 let text = match template_file {
                     Some(f) => std::fs::read_to_string(eval_dir.join(f))
@@ -314,12 +320,18 @@ impl Scorer {
                 | Kind::Refusal { .. }
                 | Kind::StrongReject { .. }
                 | Kind::Task
+                | Kind::Game
         )
     }
 
     /// Whether the agent harness scores this one (the task's own scoring), not the answer.
     pub fn is_task(&self) -> bool {
         matches!(self.kind, Kind::Task)
+    }
+
+    /// Whether this is a persuasion game's outcome, recorded by the game itself.
+    pub fn is_game(&self) -> bool {
+        matches!(self.kind, Kind::Game)
     }
 
     /// Whether this is the BBQ scorer (its answers feed the bias scores).
@@ -390,7 +402,7 @@ impl Scorer {
                 let pass = letter.as_ref().is_some_and(|l| expected.iter().any(|e| e == l));
                 (pass, letter)
             }
-            Kind::Rubric { .. } | Kind::StrongReject { .. } | Kind::Task => return None,
+            Kind::Rubric { .. } | Kind::StrongReject { .. } | Kind::Task | Kind::Game => return None,
             Kind::Bbq => {
                 let picked = extract_choice_letter(output, sample.choices.len().max(3))
                     .map(|l| (l.as_bytes()[0] - b'A') as usize);

@@ -2,5 +2,6 @@
 //! binary, since each links candle (through the embedding option).
 
 mod agent;
+mod games;
 mod refusal_labelled;
 mod runner;
