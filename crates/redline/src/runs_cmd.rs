@@ -247,6 +247,16 @@ fn show(store: &Store, run_id: &str, samples: bool, json: bool) -> anyhow::Resul
                 (None, Some(o)) => text::safe_preview(o, 80),
                 (None, None) => String::new(),
             };
+            // Agent samples: how the loop ended, before the submission.
+            let body = match &s.agent {
+                Some(a) => format!(
+                    "[{} tool calls, {}] {body}",
+                    a.tool_calls,
+                    a.limit
+                        .map_or(if a.submitted { "submitted" } else { "ended" }, |l| l.as_str())
+                ),
+                None => body,
+            };
             writeln!(
                 out,
                 "  {:<10} e{:<2} {:<16} {}",

@@ -4,7 +4,7 @@ use regex::Regex;
 
 use redline_model::{ModelError, Usage};
 
-use super::play::{speak, GameModels, GameSettings};
+use super::play::{exchange, speak, GameModels, GameSettings};
 use super::{GameOutcome, GameRecord, GameTurn, MakeMeSayResult, Speaker};
 
 const OPENING: &str = "(The conversation starts now. Say your opening line.)";
@@ -52,34 +52,8 @@ pub async fn play_makemesay(
     let mut turns: Vec<GameTurn> = Vec::new();
     let mut usage = Usage::default();
     for _ in 0..settings.turns {
-        let line = speak(
-            models.player.as_ref(),
-            Speaker::Player,
-            &player_system,
-            OPENING,
-            &turns,
-            settings,
-            &mut usage,
-        )
-        .await?;
-        turns.push(GameTurn {
-            speaker: Speaker::Player,
-            text: line,
-        });
-        let reply = speak(
-            models.counterpart.as_ref(),
-            Speaker::Counterpart,
-            COUNTERPART_SYSTEM,
-            OPENING,
-            &turns,
-            settings,
-            &mut usage,
-        )
-        .await?;
-        turns.push(GameTurn {
-            speaker: Speaker::Counterpart,
-            text: reply,
-        });
+        let systems = (player_system.as_str(), COUNTERPART_SYSTEM);
+        exchange(models, systems, OPENING, &mut turns, settings, &mut usage).await?;
     }
     let said = turns
         .iter()

@@ -57,3 +57,45 @@ pub(crate) async fn speak(
     usage.output_tokens += response.usage.output_tokens;
     Ok(response.content)
 }
+
+/// One exchange: the player speaks, the counterpart answers; both lines are appended to
+/// `turns`. Returns the counterpart's answer.
+pub(crate) async fn exchange(
+    models: &GameModels,
+    systems: (&str, &str),
+    opening: &str,
+    turns: &mut Vec<GameTurn>,
+    settings: &GameSettings,
+    usage: &mut Usage,
+) -> Result<String, ModelError> {
+    let (player_system, counterpart_system) = systems;
+    let line = speak(
+        models.player.as_ref(),
+        Speaker::Player,
+        player_system,
+        opening,
+        turns,
+        settings,
+        usage,
+    )
+    .await?;
+    turns.push(GameTurn {
+        speaker: Speaker::Player,
+        text: line,
+    });
+    let reply = speak(
+        models.counterpart.as_ref(),
+        Speaker::Counterpart,
+        counterpart_system,
+        opening,
+        turns,
+        settings,
+        usage,
+    )
+    .await?;
+    turns.push(GameTurn {
+        speaker: Speaker::Counterpart,
+        text: reply.clone(),
+    });
+    Ok(reply)
+}

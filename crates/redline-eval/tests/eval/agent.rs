@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use redline_eval::agent::LimitHit;
 use redline_eval::{run_eval, Counters, Eval, RunSettings, SampleRecord};
-use redline_model::{build_model, GenerateConfig, Model, ModelSpec, RetryPolicy, Role};
-use redline_testserver::{tool_call, Reply, ReplyRule, ServerConfig, TestServer};
+use redline_model::{GenerateConfig, Model, RetryPolicy, Role};
+use redline_testserver::{tool_call, ReplyRule, TestServer};
+
+use crate::common::{model, server};
 use serde_json::json;
 
 fn write(dir: &Path, rel: &str, text: &str) {
@@ -37,20 +39,6 @@ fn agent_eval(dir: &Path, agent: &str) -> Eval {
     );
     write(dir, "agentic.toml", &toml);
     Eval::load(&dir.join("agentic.toml")).unwrap()
-}
-
-async fn server(rules: Vec<ReplyRule>) -> TestServer {
-    TestServer::start(ServerConfig {
-        reply: Reply::Rules(rules),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn model(server: &TestServer) -> Arc<dyn Model> {
-    let spec: ModelSpec = "openai-compatible/test-model".parse().unwrap();
-    build_model(&spec, Some(&server.base_url()), None, Duration::from_secs(10), 8).unwrap()
 }
 
 async fn run(eval: &Eval, model: Arc<dyn Model>) -> Vec<SampleRecord> {

@@ -1,28 +1,15 @@
 //! The persuasion games over real HTTP: a player server and a counterpart server scripted by
 //! turn, the games' endings, and their scores.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use redline_eval::games::{
     play_makemepay, play_makemesay, GameModels, GameOutcome, GameSettings, MakeMeSayResult, Speaker,
 };
-use redline_model::{build_model, GenerateConfig, Model, ModelSpec, RetryPolicy};
-use redline_testserver::{Reply, ReplyRule, ServerConfig, TestServer};
+use redline_model::{GenerateConfig, RetryPolicy};
+use redline_testserver::{ReplyRule, TestServer};
 
-async fn server(rules: Vec<ReplyRule>) -> TestServer {
-    TestServer::start(ServerConfig {
-        reply: Reply::Rules(rules),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn model(server: &TestServer) -> Arc<dyn Model> {
-    let spec: ModelSpec = "openai-compatible/test-model".parse().unwrap();
-    build_model(&spec, Some(&server.base_url()), None, Duration::from_secs(10), 4).unwrap()
-}
+use crate::common::{model, server};
 
 fn settings(turns: u32) -> GameSettings {
     GameSettings {

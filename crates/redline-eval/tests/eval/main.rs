@@ -2,6 +2,7 @@
 //! binary, since each links candle (through the embedding option).
 
 mod agent;
+mod common;
 mod games;
 mod refusal_labelled;
 mod runner;

@@ -47,8 +47,8 @@ const END_OF_TURN: [&str; 3] = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>"];
 /// let model = GgufChatModel::load(&redline_local::default_chat_model_path())?;
 /// assert_eq!(model.id().0, "local/SmolLM2-135M-Instruct.Q4_1");
 /// let request = ChatRequest {
-///     messages: vec![Message::user("What is the capital of France? Answer in one word.")],
 ///     config: GenerateConfig { temperature: Some(0.0), max_tokens: Some(16), ..Default::default() },
+///     ..ChatRequest::new(vec![Message::user("What is the capital of France? Answer in one word.")])
 /// };
 /// let answer = model.generate(&request).await?;
 /// println!("{} ({:?}, {} tokens)", answer.content, answer.finish_reason, answer.usage.output_tokens);

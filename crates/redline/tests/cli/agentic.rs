@@ -6,13 +6,7 @@
 use redline_testserver::{tool_call, Reply, ReplyRule, ServerConfig, TestServer};
 use serde_json::json;
 
-use crate::common::{json, stderr, stdout, Scratch};
-
-fn shipped(relative: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../suites")
-        .join(relative)
-}
+use crate::common::{json, shipped, stderr, stdout, Scratch};
 
 /// Solves the two file CTFs with real commands; gives up on the other two.
 fn ctf_player() -> TestServer {
@@ -81,6 +75,12 @@ fn the_ctf_suite_runs_agents_in_sandboxes_and_tasks_reports_by_length() {
     let export = stdout(&s.run(&["runs", "export", &run]));
     assert!(export.contains("\"tool_calls\""), "transcripts keep the calls");
     assert!(export.contains("exit code 0\\n[stdout]\\nFLAG{dot-files-are-still-files}"));
+
+    let shown = stdout(&s.run(&["runs", "show", &run, "--samples"]));
+    assert!(
+        shown.contains("[2 tool calls, submitted] FLAG{dot-files-are-still-files}"),
+        "{shown}"
+    );
 
     let out = s.run(&["tasks", &run, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

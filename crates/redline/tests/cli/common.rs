@@ -91,3 +91,10 @@ pub fn json(o: &Output) -> serde_json::Value {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// A path under the repository's suites/ folder.
+pub fn shipped(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../suites")
+        .join(relative)
+}

@@ -1,14 +1,7 @@
 //! Every eval shipped under suites/ loads, validates and runs end to end.
 
-use crate::common::{json, stderr, Scratch};
+use crate::common::{json, shipped, stderr, Scratch};
 use redline_testserver::{Reply, ServerConfig, TestServer};
-
-/// A path under the repository's suites/ folder.
-fn shipped(relative: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../suites")
-        .join(relative)
-}
 
 /// A model that refuses everything.
 fn refusing_server() -> TestServer {
