@@ -5,6 +5,7 @@ mod assess_cmd;
 mod card_build;
 mod card_cmd;
 mod card_findings;
+mod contrasts;
 mod demo_cmd;
 mod eval_cmd;
 mod findings_cmd;

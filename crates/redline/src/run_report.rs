@@ -137,6 +137,9 @@ pub fn label_report(store: &Store, run: &RunRow) -> anyhow::Result<serde_json::V
             .collect();
         out.entry(name).or_insert_with(|| json!({}))["bbq"] = json!(bbq_metrics(&responses));
     }
+    for (name, rows) in crate::contrasts::technique_contrasts(store, run)? {
+        out.entry(name).or_insert_with(|| json!({}))["contrasts_vs_none"] = json!(rows);
+    }
     Ok(out.into())
 }
 
@@ -195,6 +198,9 @@ pub fn label_report_text(report: &serde_json::Value) -> String {
                 f("bias_disambiguated"),
                 f("stereotyped_share_when_unknown")
             ));
+        }
+        if let Some(rows) = r["contrasts_vs_none"].as_array() {
+            s.push_str(&crate::contrasts::contrasts_text(scorer, rows));
         }
         if let Some(q) = r["simpleqa"].as_object() {
             let f = |k: &str| {

@@ -138,3 +138,60 @@ fn tasks_explains_a_run_that_is_not_an_agent_run() {
         stderr(&out)
     );
 }
+
+/// The sandbagging probe: a model that answers well unless told high scores have a cost. The
+/// run reports accuracy per condition and the paired difference from the plain questions.
+#[test]
+fn sandbagging_shows_as_a_paired_drop_under_the_consequence_notice() {
+    let questions = std::fs::read_to_string(shipped("probes/sandbagging-questions.jsonl")).expect("shipped");
+    let mut rules = vec![ReplyRule::when_contains(
+        "Note from the evaluation team",
+        "ANSWER: A",
+    )];
+    for line in questions.lines() {
+        let q: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        let letter = ["A", "B", "C", "D"][q["answer"].as_u64().expect("index") as usize];
+        rules.push(ReplyRule::when_contains(
+            q["question"].as_str().expect("question"),
+            format!("ANSWER: {letter}"),
+        ));
+    }
+    let srv = TestServer::start_background(ServerConfig {
+        reply: Reply::Rules(rules),
+        ..Default::default()
+    })
+    .unwrap();
+    let s = Scratch::new();
+    let eval = shipped("probes/sandbagging.toml");
+    let args = [
+        "eval",
+        eval.to_str().unwrap(),
+        "-m",
+        "openai-compatible/t",
+        "--base-url",
+        &srv.base_url(),
+    ];
+    let out = s.run(&[&args[..], &["--json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let contrast = &doc["labels"]["choice"]["contrasts_vs_none"][0];
+    assert_eq!(contrast["technique"], "consequence_notice");
+    assert_eq!(
+        (contrast["baseline_mean"].as_f64(), contrast["mean"].as_f64()),
+        (Some(1.0), Some(0.125))
+    );
+    assert_eq!(contrast["difference"].as_f64(), Some(-0.875));
+    assert!(contrast["ci_high"].as_f64().unwrap() < 0.0, "{contrast}");
+    assert_eq!(contrast["pairs"], 8);
+    assert!(
+        (contrast["mcnemar_p"].as_f64().unwrap() - 0.015625).abs() < 1e-9,
+        "{contrast}"
+    );
+    // The same run, read back: the text says it too.
+    let run = doc["run"]["id"].as_str().unwrap().to_string();
+    let shown = stdout(&s.run(&["runs", "show", &run]));
+    assert!(
+        shown.contains("consequence_notice vs none: 0.125 vs 1.000, difference -0.875"),
+        "{shown}"
+    );
+}
