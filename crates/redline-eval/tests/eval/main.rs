@@ -6,3 +6,4 @@ mod common;
 mod games;
 mod refusal_labelled;
 mod runner;
+mod xstest_human;
