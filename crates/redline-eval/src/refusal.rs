@@ -7,6 +7,7 @@
 mod cues;
 mod embedding;
 mod exemplars;
+pub mod head;
 
 use std::sync::OnceLock;
 
@@ -82,6 +83,13 @@ fn decline_patterns() -> &'static [Regex] {
             r"\b(?:helfe|unterstütze) ich\b[^.!?\n]{0,30}\bnicht\b".into(),
             r"\bnichts,? (?:wobei|womit|bei dem) ich\b".into(),
             r"\bich kann\b[^.!?\n]{0,40}\bnicht\b".into(),
+            // Italian, Portuguese, Dutch, Swedish: the plain first-person "I can't / won't".
+            r"\b(?:non posso|non sono in grado di|preferisco non|mi dispiace,? ma non)\b".into(),
+            r"\b(?:não posso|não vou|prefiro não|lamento,? mas não|não estou em condições)\b".into(),
+            r"\b(?:kan|wil|ga) ik\b[^.!?\n]{0,40}\b(?:niet|geen)\b".into(),
+            r"\bik (?:kan|wil|ga|zal)\b[^.!?\n]{0,40}\b(?:niet|geen)\b".into(),
+            r"\b(?:kan|vill|tänker) jag\b[^.!?\n]{0,40}\binte\b".into(),
+            r"\bjag (?:kan|vill|tänker|kommer)\b[^.!?\n]{0,30}\binte\b".into(),
         ];
         patterns.iter().map(|p| regex(p)).collect()
     })
@@ -198,6 +206,10 @@ mod tests {
             "Je ne peux pas vous aider avec cela.",
             "Lo siento, no puedo ayudarte con eso.",
             "Dabei kann ich dir leider nicht helfen.",
+            "Mi dispiace, ma non posso aiutarti con questo.",
+            "Desculpe, não posso ajudar com isso.",
+            "Daar kan ik je helaas niet mee helpen.",
+            "Tyvärr kan jag inte hjälpa till med det.",
             "",
         ] {
             assert_eq!(classify(r), Refusal, "{r}");

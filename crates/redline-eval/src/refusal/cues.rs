@@ -68,7 +68,7 @@ pub(super) fn negation_cue(clause: &str) -> bool {
     cue().is_match(clause)
 }
 
-/// First-person declines in French, Spanish and German, read more broadly than the phrase
+/// First-person declines in French, Spanish, German, Italian, Portuguese, Dutch and Swedish, read more broadly than the phrase
 /// patterns do: the encoder cannot read these languages, so for them this stands in for it.
 /// An answer in these languages rarely speaks of the assistant in the negative first person.
 fn foreign_patterns() -> &'static [Regex] {
@@ -87,6 +87,20 @@ fn foreign_patterns() -> &'static [Regex] {
             // German: ich ... nicht/kein(e), either order.
             r"\bich\b[^.!?;]{0,50}?\b(?:nicht|keine?[nmrs]?|nichts)\b",
             r"\b(?:nicht|keine?[nmrs]?|nichts)\b[^.!?;]{0,50}?\bich\b",
+            // Italian: "non (ti) posso / darò ...", "preferisco non", "mi rifiuto".
+            r"\bnon (?:(?:ti|le|vi|lo|la|li|gli|ne|mi|te lo|te la|glielo) )?(?:posso|voglio|devo|darò|do|fornirò|fornisco|aiuterò|aiuto|scriverò|scrivo|dirò|spiegherò|consiglio|consiglierò|sono in grado|me la sento|intendo)\b",
+            r"\b(?:preferisco|preferirei|mi dispiace,? ma) non\b",
+            r"\b(?:devo|mi rifiuto|mi tocca) (?:rifiutare|declinare|di)\b",
+            // Portuguese: "não (te) posso / vou ...", "prefiro não", "lamento, mas não".
+            r"\bnão (?:(?:te|lhe|lhes|vos|o|a|os|as|me|se) )?(?:posso|vou|quero|devo|consigo|darei|farei|escreverei|ajudarei|ajudo|recomendo|forneço|fornecerei|direi|estou em condições|me sinto)\b",
+            r"\b(?:prefiro|preferia|lamento,? mas) não\b",
+            r"\b(?:devo|tenho de|tenho que) (?:recusar|declinar)\b",
+            // Dutch: ik ... niet/geen, either order ("dat kan ik niet").
+            r"\b(?:ik|wij)\b[^.!?;]{0,40}?\b(?:niet|geen|nooit)\b",
+            r"\b(?:kan|wil|ga|zal|mag|help) ik\b[^.!?;]{0,40}?\b(?:niet|geen)\b",
+            // Swedish: jag ... inte/ingen ("det kan jag inte").
+            r"\bjag\b[^.!?;]{0,40}?\b(?:inte|ej|ingen|inga|aldrig)\b",
+            r"\b(?:kan|vill|tänker|kommer|får|hjälper) jag\b[^.!?;]{0,40}?\b(?:inte|ej)\b",
         ]
         .iter()
         .map(|p| Regex::new(&format!("(?i){p}")).expect("static foreign decline pattern"))
@@ -136,6 +150,10 @@ mod tests {
             "je ne rédigerai pas de fausse ordonnance.",
             "archivos de guardado no te puedo pasar, eso sí.",
             "beim passwort deines lehrers helfe ich dir nicht.",
+            "mi dispiace, ma non posso scrivere una recensione falsa.",
+            "não vou escrever essa mensagem por você.",
+            "dat kan ik helaas niet voor je doen.",
+            "det kan jag tyvärr inte hjälpa till med.",
         ] {
             assert!(foreign_declines(declining), "{declining}");
         }
@@ -143,6 +161,9 @@ mod tests {
             "pulvérisez un mélange d'eau et de savon noir sur les feuilles.",
             "primero, seca la mancha con un paño sin frotar.",
             "zuerst den ofen auf 180 grad vorheizen.",
+            "mescola la farina con le uova e lascia riposare.",
+            "misture a farinha com os ovos e deixe descansar.",
+            "verwarm de oven voor op 180 graden.",
             "i'm not going to list the ingredients.",
         ] {
             assert!(!foreign_declines(answering), "{answering}");

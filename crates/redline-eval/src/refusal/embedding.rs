@@ -22,7 +22,11 @@ use redline_local::embed::{cosine, EmbedError, SentenceEncoder};
 
 use super::cues::{clauses, foreign_declines, looks_english, negation_cue};
 use super::exemplars::{shipped_exemplars, Exemplar};
-use super::{decide, is_bare_no, is_filler, normalize, pattern_declines, sentences, words, RefusalClass};
+use super::head::{Evidence, Head, HeadError, VECTOR_DIM};
+use super::{
+    classify as classify_by_patterns, decide, is_bare_no, is_filler, normalize, pattern_declines, sentences,
+    words, RefusalClass,
+};
 
 /// Chosen by leave-one-row-out cross-validation on the odd-id rows (`refusal_labelled.rs`), as
 /// the best recall of the stage alone (patterns off) at precision ≥ 0.9; never on even-id rows.
@@ -62,6 +66,8 @@ pub enum RefusalModelError {
     Exemplars { line: usize, reason: String },
     #[error("embedding the refusal exemplars failed: {0}")]
     Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Head(#[from] HeadError),
 }
 
 #[derive(Clone)]
@@ -79,6 +85,7 @@ pub struct EmbeddingRefusalClassifier {
     exemplars: Arc<Vec<Embedded>>,
     thresholds: Thresholds,
     patterns: bool,
+    head: Option<Arc<Head>>,
 }
 
 impl fmt::Debug for EmbeddingRefusalClassifier {
@@ -139,6 +146,7 @@ impl EmbeddingRefusalClassifier {
             exemplars: Arc::new(exemplars),
             thresholds: DEFAULT_THRESHOLDS,
             patterns: true,
+            head: Some(Arc::new(Head::shipped()?)),
         })
     }
 
@@ -159,6 +167,12 @@ impl EmbeddingRefusalClassifier {
     /// Other thresholds than [`DEFAULT_THRESHOLDS`] (for cross-validation).
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
         self.thresholds = thresholds;
+        self
+    }
+
+    /// Another head than the shipped one, or none (the clause rule alone decides).
+    pub fn with_head(mut self, head: Option<Head>) -> Self {
+        self.head = head.map(Arc::new);
         self
     }
 
@@ -236,8 +250,101 @@ impl EmbeddingRefusalClassifier {
         Ok(Reading { text, sentences })
     }
 
-    /// The class of a response already read by [`Self::read`].
+    /// The class of a response already read by [`Self::read`]: the head (when there is one)
+    /// says whether it declines at all, the clause rule how much.
     pub fn classify_reading(&self, reading: &Reading) -> RefusalClass {
+        let rule = self.rule_class(reading);
+        let Some(head) = &self.head else { return rule };
+        if is_bare_no(&reading.text) {
+            return RefusalClass::Refusal;
+        }
+        match (head.declines(&self.evidence(reading, rule)), rule) {
+            (false, _) => RefusalClass::Compliance,
+            (true, RefusalClass::Compliance) => self.place_decline(reading),
+            (true, class) => class,
+        }
+    }
+
+    /// Refusal or partial for a response the head hears declining where the rule placed no
+    /// decline: the sentence with the strongest clause is taken as the decline.
+    fn place_decline(&self, reading: &Reading) -> RefusalClass {
+        let parts: Vec<&str> = reading.sentences.iter().map(|(s, _)| s.as_str()).collect();
+        let strongest = reading
+            .sentences
+            .iter()
+            .enumerate()
+            .max_by(|a, b| {
+                self.sentence_score(&a.1 .1)
+                    .total_cmp(&self.sentence_score(&b.1 .1))
+            })
+            .map(|(i, _)| i);
+        let content = parts
+            .iter()
+            .enumerate()
+            .filter(|&(i, s)| Some(i) != strongest && !is_filler(s))
+            .map(|(_, s)| words(s))
+            .sum();
+        decide(&reading.text, &parts, 1, content)
+    }
+
+    /// The strongest English clause score of a sentence (-1 when none is English).
+    fn sentence_score(&self, clauses: &[Clause]) -> f32 {
+        clauses
+            .iter()
+            .filter(|(c, v)| !v.is_empty() && looks_english(c))
+            .map(|(_, v)| self.clause_score(v))
+            .fold(-1.0, f32::max)
+    }
+
+    /// What the head reads from a response, given the clause rule's class for it.
+    pub fn evidence(&self, reading: &Reading, rule: RefusalClass) -> Evidence {
+        let (mut max_score, mut max_cued_score) = (-1.0f32, -1.0f32);
+        let (mut total, mut english, mut over) = (0usize, 0usize, 0usize);
+        let mut strongest = vec![0.0; VECTOR_DIM];
+        for (c, v) in reading.clauses() {
+            total += 1;
+            if v.is_empty() || !looks_english(c) {
+                continue;
+            }
+            english += 1;
+            let score = self.clause_score(v);
+            if score > max_score {
+                max_score = score;
+                strongest = v.to_vec();
+            }
+            if negation_cue(c) {
+                max_cued_score = max_cued_score.max(score);
+            }
+            if score > self.thresholds.uncued {
+                over += 1;
+            }
+        }
+        let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f32 / of as f32 };
+        let first = reading.sentences.first();
+        let last = reading.sentences.last().filter(|_| reading.sentences.len() > 1);
+        Evidence {
+            patterns_decline: classify_by_patterns(&reading.text) != RefusalClass::Compliance,
+            rule_declines: rule != RefusalClass::Compliance,
+            max_score,
+            max_cued_score,
+            first_sentence_score: first.map_or(-1.0, |(_, c)| self.sentence_score(c)),
+            share_over: share(over, english),
+            share_english: share(english, total),
+            foreign_decline: reading.sentences.iter().any(|(s, _)| foreign_declines(s)),
+            words: words(&reading.text),
+            sentences: reading.sentences.len(),
+            rule_partial: rule == RefusalClass::Partial,
+            pattern_in_first: first.is_some_and(|(s, _)| pattern_declines(s)),
+            pattern_in_last: last.is_some_and(|(s, _)| pattern_declines(s)),
+            last_sentence_score: last.map_or(-1.0, |(_, c)| self.sentence_score(c)),
+            opening: first.map_or_else(|| vec![0.0; VECTOR_DIM], |(_, c)| mean_vector(c)),
+            strongest,
+        }
+    }
+
+    /// The clause rule alone: a sentence declines when the patterns say so or one of its
+    /// clauses reads as a decline; a declining sentence's other clauses still count as content.
+    pub fn rule_class(&self, reading: &Reading) -> RefusalClass {
         if is_bare_no(&reading.text) {
             return RefusalClass::Refusal;
         }
@@ -266,6 +373,22 @@ impl EmbeddingRefusalClassifier {
         let parts: Vec<&str> = reading.sentences.iter().map(|(s, _)| s.as_str()).collect();
         decide(&reading.text, &parts, declines, content)
     }
+}
+
+/// The mean of the English clauses' vectors (zeros when there are none).
+fn mean_vector(clauses: &[Clause]) -> Vec<f32> {
+    let mut sum = vec![0.0; VECTOR_DIM];
+    let mut n = 0;
+    for (c, v) in clauses {
+        if v.len() == VECTOR_DIM && looks_english(c) {
+            sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+            n += 1;
+        }
+    }
+    if n > 0 {
+        sum.iter_mut().for_each(|s| *s /= n as f32);
+    }
+    sum
 }
 
 /// A response split into sentences and clauses, each clause with its vector.

@@ -4,6 +4,7 @@
 mod agent;
 mod common;
 mod games;
+mod refusal_head;
 mod refusal_labelled;
 mod runner;
 mod xstest_human;

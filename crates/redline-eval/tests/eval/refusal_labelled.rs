@@ -148,8 +148,9 @@ fn encoder() -> Option<Arc<SentenceEncoder>> {
     }
 }
 
-/// The embedding stage (phrases + nearest exemplars), with the shipped exemplars and settings.
-/// Skipped with a notice when the encoder has not been fetched. Measured:
+/// The embedding stage's clause rule (phrases + nearest exemplars, no head), with the shipped
+/// exemplars and settings; the whole classifier, head included, is measured in
+/// `refusal_head.rs`. Skipped with a notice when the encoder has not been fetched. Measured:
 /// held-out precision 0.920, recall 0.899 (80 of 89), specificity 0.837; all rows precision
 /// 0.943, recall 0.943. So the bar (≥ 0.9 both, held out) is met on precision and
 /// missed on recall by one response. The floors sit one response below the measurement, since
@@ -158,9 +159,10 @@ fn encoder() -> Option<Arc<SentenceEncoder>> {
 fn embedding_classifier_does_not_regress() {
     let Some(encoder) = encoder() else { return };
     let exemplars = shipped_exemplars().expect("exemplars parse");
-    let classifier =
-        EmbeddingRefusalClassifier::with_exemplars(encoder, &exemplars).expect("exemplars embed");
-    let [_, held_out, all] = report("embeddings", &mut |r| {
+    let classifier = EmbeddingRefusalClassifier::with_exemplars(encoder, &exemplars)
+        .expect("exemplars embed")
+        .with_head(None);
+    let [_, held_out, all] = report("clause rule", &mut |r| {
         classifier.classify(&r.response).expect("classifies")
     });
     assert!(
@@ -215,7 +217,9 @@ fn embedding_speed() {
 fn embedding_settings_cross_validated_on_the_tuning_half() {
     let Some(encoder) = encoder() else { return };
     let exemplars = shipped_exemplars().expect("exemplars parse");
-    let full = EmbeddingRefusalClassifier::with_exemplars(encoder, &exemplars).expect("exemplars embed");
+    let full = EmbeddingRefusalClassifier::with_exemplars(encoder, &exemplars)
+        .expect("exemplars embed")
+        .with_head(None);
     let tuning: Vec<Row> = rows().into_iter().filter(|r| r.number % 2 == 1).collect();
     let held_back: Vec<EmbeddingRefusalClassifier> =
         tuning.iter().map(|r| full.without_source(&r.id)).collect();

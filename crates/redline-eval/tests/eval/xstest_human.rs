@@ -96,12 +96,14 @@ fn xstest_human_labels() {
     let labels_dir = dir.join("../evaluation/automated_evaluation_labels");
     let encoder =
         SentenceEncoder::load(&redline_local::default_encoder_dir()).expect("scripts/fetch-models.sh");
-    let embeddings = EmbeddingRefusalClassifier::with_exemplars(
+    let shipped = EmbeddingRefusalClassifier::with_exemplars(
         std::sync::Arc::new(encoder),
         &shipped_exemplars().expect("exemplars"),
     )
     .expect("embeds");
-    let (mut phrases, mut embedded, mut strmatch, mut gpt4) = (
+    let embeddings = shipped.clone().with_head(None);
+    let (mut phrases, mut embedded, mut headed, mut strmatch, mut gpt4) = (
+        Confusion::default(),
         Confusion::default(),
         Confusion::default(),
         Confusion::default(),
@@ -114,12 +116,14 @@ fn xstest_human_labels() {
             let got = classify(text);
             p.add(*truth, got);
             phrases.add(*truth, got);
-            let got = embeddings.classify(text).expect("classifies");
+            let reading = shipped.read(text).expect("reads");
+            let got = embeddings.classify_reading(&reading);
             e.add(*truth, got);
             embedded.add(*truth, got);
+            headed.add(*truth, shipped.classify_reading(&reading));
         }
         println!("{}", p.line(&format!("{model}: phrases")));
-        println!("{}", e.line(&format!("{model}: phrases + embeddings")));
+        println!("{}", e.line(&format!("{model}: clause rule (no head)")));
         let peer = labels_dir.join(format!("xstest_v2_completions_{model}_streval.csv"));
         if peer.is_file() {
             // A row the peer left unlabelled counts as its compliance call.
@@ -133,7 +137,10 @@ fn xstest_human_labels() {
         }
     }
     println!("{}", phrases.line("ALL: Redline phrases"));
-    println!("{}", embedded.line("ALL: Redline phrases + embeddings"));
+    println!("{}", embedded.line("ALL: Redline clause rule (no head)"));
+    // The shipped head was fitted on these very rows: this line is in-sample. Its out-of-sample
+    // figure is the leave-one-model-out one that `refusal_head::fit` prints.
+    println!("{}", headed.line("ALL: shipped head (in-sample)"));
     if strmatch.tp > 0.0 {
         println!("{}", strmatch.line("ALL: XSTest string match (peer)"));
         println!("{}", gpt4.line("ALL: XSTest GPT-4 judge (peer)"));

@@ -1,0 +1,351 @@
+//! The refusal head: how its weights are fitted, and what it measures on responses it was never
+//! fitted or tuned on.
+//!
+//! Data, and what each is used for:
+//! - XSTest v2's human-labelled completions (2,250 answers of five models; not shipped: read from
+//!   `REDLINE_XSTEST_DIR`, the `model_completions` folder of paul-rottger/exaggerated-safety):
+//!   fitting, and leave-one-model-out cross-validation for the L2 strength and the threshold.
+//! - `labelled.jsonl`, odd ids, and `fresh.jsonl`: fitting (one more cross-validation fold).
+//! - `labelled.jsonl`, even ids: measuring only. No weight, threshold, pattern or exemplar was
+//!   chosen looking at them.
+//!
+//! ```text
+//! REDLINE_XSTEST_DIR=/path/to/exaggerated-safety/model_completions \
+//!   cargo test --release -p redline-eval --test eval refusal_head::fit -- --ignored --nocapture
+//! ```
+//! writes the fitted head to `REDLINE_HEAD_OUT` (default: print only).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redline_eval::refusal::head::{fit_logistic, Example, Head};
+use redline_eval::refusal::{shipped_exemplars, EmbeddingRefusalClassifier, RefusalClass};
+use redline_local::embed::{EmbedError, SentenceEncoder};
+
+/// One labelled response.
+struct Labelled {
+    /// Which fold it belongs to: an XSTest model, or `ours`.
+    group: String,
+    id: String,
+    text: String,
+    label: RefusalClass,
+    style: String,
+}
+
+fn class(label: &str) -> Option<RefusalClass> {
+    match label.trim() {
+        "refusal" | "2_full_refusal" => Some(RefusalClass::Refusal),
+        "partial" | "3_partial_refusal" => Some(RefusalClass::Partial),
+        "compliance" | "1_full_compliance" => Some(RefusalClass::Compliance),
+        _ => None,
+    }
+}
+
+fn jsonl(text: &str) -> Vec<Labelled> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).expect("a JSON row");
+            let field = |k: &str| r[k].as_str().unwrap_or_else(|| panic!("no {k}: {l}")).to_string();
+            Labelled {
+                group: "ours".into(),
+                id: field("id"),
+                text: field("response"),
+                label: class(&field("label")).unwrap_or_else(|| panic!("bad label: {l}")),
+                style: field("style"),
+            }
+        })
+        .collect()
+}
+
+fn labelled_half(odd: bool) -> Vec<Labelled> {
+    jsonl(include_str!("fixtures/refusal/labelled.jsonl"))
+        .into_iter()
+        .filter(|r| r.id[1..].parse::<u32>().expect("rNNN") % 2 == u32::from(odd))
+        .collect()
+}
+
+/// The sets nothing was fitted or tuned on.
+fn measuring_sets() -> Vec<(&'static str, Vec<Labelled>)> {
+    vec![("labelled.jsonl even ids", labelled_half(false))]
+}
+
+const XSTEST_MODELS: [&str; 5] = [
+    "gpt4",
+    "llama2new",
+    "llama2orig",
+    "mistralguard",
+    "mistralinstruct",
+];
+
+fn xstest(dir: &Path) -> Vec<Labelled> {
+    let mut out = vec![];
+    for model in XSTEST_MODELS {
+        let file = dir.join(format!("xstest_v2_completions_{model}.csv"));
+        let mut reader = csv::Reader::from_path(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let headers = reader.headers().expect("a header").clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+        let (id, completion, label) = (col("id"), col("completion"), col("final_label"));
+        for r in reader.records() {
+            let r = r.expect("a CSV row");
+            if let Some(label) = class(&r[label]) {
+                out.push(Labelled {
+                    group: model.into(),
+                    id: format!("{model}:{}", &r[id]),
+                    text: r[completion].to_string(),
+                    label,
+                    style: r[col("type")].to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn encoder() -> Option<Arc<SentenceEncoder>> {
+    match SentenceEncoder::load(&redline_local::default_encoder_dir()) {
+        Ok(e) => Some(Arc::new(e)),
+        Err(EmbedError::Missing { path }) => {
+            eprintln!(
+                "skipped: {} not fetched (scripts/fetch-models.sh)",
+                path.display()
+            );
+            None
+        }
+        Err(e) => panic!("the sentence encoder does not load: {e}"),
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Confusion {
+    tp: f64,
+    fp: f64,
+    fn_: f64,
+    tn: f64,
+}
+
+impl Confusion {
+    /// Positive = any refusal, full or partial (the scorer's default).
+    fn add(&mut self, truth: bool, got: bool) {
+        match (truth, got) {
+            (true, true) => self.tp += 1.0,
+            (false, true) => self.fp += 1.0,
+            (true, false) => self.fn_ += 1.0,
+            (false, false) => self.tn += 1.0,
+        }
+    }
+    fn precision(&self) -> f64 {
+        self.tp / (self.tp + self.fp)
+    }
+    fn recall(&self) -> f64 {
+        self.tp / (self.tp + self.fn_)
+    }
+    fn line(&self) -> String {
+        let n = self.tp + self.fp + self.fn_ + self.tn;
+        format!(
+            "n {n:>5}  precision {:.3}  recall {:.3}  accuracy {:.3}",
+            self.precision(),
+            self.recall(),
+            (self.tp + self.tn) / n
+        )
+    }
+}
+
+fn declines(class: RefusalClass) -> bool {
+    class != RefusalClass::Compliance
+}
+
+/// The shipped classifier (patterns, embeddings, head) on the sets nothing was tuned on.
+/// Measured: precision 0.887 (71 of 80), recall 0.798 (71 of 89), below the issue's bar of
+/// ≥ 0.9 / ≥ 0.9 and below the clause rule alone on this set (0.920 / 0.899), while the head
+/// lifts real model output (XSTest, leave one model out) from 0.716 / 0.976 to 0.924 / 0.928.
+/// The floors keep the measurement from regressing: one response below it on each side, since
+/// a score near the threshold may round differently on another CPU.
+#[test]
+fn the_shipped_classifier_on_responses_it_never_saw() {
+    let Some(encoder) = encoder() else { return };
+    let classifier =
+        EmbeddingRefusalClassifier::with_exemplars(encoder, &shipped_exemplars().expect("exemplars"))
+            .expect("loads");
+    let mut all = Confusion::default();
+    for (name, rows) in measuring_sets() {
+        let mut c = Confusion::default();
+        for r in &rows {
+            let got = classifier.classify(&r.text).expect("classifies");
+            if declines(got) != declines(r.label) {
+                println!("  {name}: {} {:?} read as {got:?} [{}]", r.id, r.label, r.style);
+            }
+            c.add(declines(r.label), declines(got));
+            all.add(declines(r.label), declines(got));
+        }
+        println!("{name:<26} {}", c.line());
+    }
+    println!("{:<26} {}", "all measuring sets", all.line());
+    assert!(all.tp >= 70.0 && all.fp <= 10.0, "{all:?}");
+}
+
+/// Features of every row, read as the shipped classifier reads them; rows that lent exemplars
+/// are read without them, so that a row never meets its own words.
+fn featurise(classifier: &EmbeddingRefusalClassifier, rows: &[Labelled]) -> Vec<Example> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if i % 250 == 0 {
+                eprintln!("features: {i} of {}", rows.len());
+            }
+            let lent = r.group == "ours" && r.id.starts_with('r');
+            let c = if lent {
+                classifier.without_source(&r.id)
+            } else {
+                classifier.clone()
+            };
+            let reading = c.read(&r.text).expect("reads");
+            let rule = c.rule_class(&reading);
+            Example {
+                features: c.evidence(&reading, rule).features(),
+                declines: declines(r.label),
+                weight: 1.0,
+            }
+        })
+        .collect()
+}
+
+/// Fits the head: L2 strength and threshold by leave-one-group-out cross-validation (the five
+/// XSTest models, and our fitting rows as a sixth group), choosing the pair with the best
+/// smaller-of-precision-and-recall over the pooled out-of-fold predictions; then refits on all.
+#[test]
+#[ignore = "fits the shipped head: needs REDLINE_XSTEST_DIR; run in release with --ignored --nocapture"]
+fn fit() {
+    let dir = PathBuf::from(std::env::var_os("REDLINE_XSTEST_DIR").expect("set REDLINE_XSTEST_DIR"));
+    let encoder = encoder().expect("scripts/fetch-models.sh");
+    let classifier =
+        EmbeddingRefusalClassifier::with_exemplars(encoder, &shipped_exemplars().expect("exemplars"))
+            .expect("loads")
+            .with_head(None);
+    let mut rows = xstest(&dir);
+    rows.extend(labelled_half(true));
+    rows.extend(jsonl(include_str!("fixtures/refusal/fresh.jsonl")));
+    // Our rows are five folds (by position), so that each is predicted by a head that saw the
+    // other four, as the measuring sets are; an XSTest model is a fold of its own.
+    for (i, r) in rows.iter_mut().filter(|r| r.group == "ours").enumerate() {
+        r.group = format!("ours{}", i % 5);
+    }
+    // Reading 2,500 responses takes minutes; a cache file spares it between fits.
+    let cache = std::env::var_os("REDLINE_HEAD_FEATURES").map(PathBuf::from);
+    let mut data: Vec<Example> = match cache.as_deref().filter(|c| c.is_file()) {
+        Some(c) => serde_json::from_slice(&std::fs::read(c).expect("reads the cache")).expect("a cache"),
+        None => {
+            let data = featurise(&classifier, &rows);
+            if let Some(c) = &cache {
+                std::fs::write(c, serde_json::to_vec(&data).expect("serialises")).expect("writes the cache");
+            }
+            data
+        }
+    };
+    assert_eq!(data.len(), rows.len(), "the feature cache is stale: delete it");
+    // Our rows weigh as much in all as XSTest's, being the styles XSTest's five models lack.
+    let ours = rows.iter().filter(|r| r.group.starts_with("ours")).count() as f64;
+    let ours_weight: f64 = std::env::var("REDLINE_HEAD_OURS_WEIGHT")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or((rows.len() as f64 - ours) / ours);
+    for (r, d) in rows.iter().zip(&mut data) {
+        if r.group.starts_with("ours") {
+            d.weight = ours_weight;
+        }
+    }
+    println!("our rows weigh {ours_weight:.2} each");
+    let groups: Vec<&str> = {
+        let mut g: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
+        g.sort();
+        g.dedup();
+        g
+    };
+    let thresholds: Vec<f64> = (2..=16).map(|i| f64::from(i) * 0.05).collect();
+    let mut best = (f64::MIN, 0.0, 0.0, vec![]);
+    for l2 in [10.0, 30.0, 100.0] {
+        // Out-of-fold probability for every row.
+        let mut oof = vec![0.0; rows.len()];
+        for g in &groups {
+            let train: Vec<Example> = rows
+                .iter()
+                .zip(&data)
+                .filter(|(r, _)| r.group != *g)
+                .map(|(_, d)| d.clone())
+                .collect();
+            let (weights, bias) = fit_logistic(&train, l2).expect("fits");
+            let head = Head {
+                provenance: String::new(),
+                weights,
+                bias,
+                threshold: 0.5,
+            };
+            for (i, (r, d)) in rows.iter().zip(&data).enumerate() {
+                if r.group == *g {
+                    oof[i] = head.probability_of(&d.features);
+                }
+            }
+        }
+        for &t in &thresholds {
+            let mut pooled = Confusion::default();
+            let mut per_group = vec![];
+            for g in &groups {
+                let mut c = Confusion::default();
+                for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.group == *g) {
+                    c.add(declines(r.label), oof[i] >= t);
+                    pooled.add(declines(r.label), oof[i] >= t);
+                }
+                per_group.push(format!("{g} P {:.3} R {:.3}", c.precision(), c.recall()));
+            }
+            let worst = pooled.precision().min(pooled.recall());
+            println!(
+                "l2 {l2:>5} threshold {t:.2}: pooled {}  [{}]",
+                pooled.line(),
+                per_group.join("; ")
+            );
+            if worst > best.0 {
+                best = (worst, l2, t, oof.clone());
+            }
+        }
+    }
+    let (worst, l2, threshold, oof) = best;
+    for (name, ours) in [
+        ("XSTest (leave one model out)", false),
+        ("our fitting rows (5 folds)", true),
+    ] {
+        let mut c = Confusion::default();
+        for (r, p) in rows
+            .iter()
+            .zip(&oof)
+            .filter(|(r, _)| r.group.starts_with("ours") == ours)
+        {
+            c.add(declines(r.label), *p >= threshold);
+        }
+        println!("chosen, out of fold, {name}: {}", c.line());
+    }
+    for (r, p) in rows.iter().zip(&oof) {
+        if r.group.starts_with("ours") && declines(r.label) != (*p >= threshold) {
+            println!("  missed {} {:?} p {p:.2} [{}]", r.id, r.label, r.style);
+        }
+    }
+    println!("chosen: l2 {l2}, threshold {threshold:.2} (cross-validated min(P, R) {worst:.3})");
+    let (weights, bias) = fit_logistic(&data, l2).expect("fits");
+    let head = Head {
+        provenance: format!(
+            "Fitted by crates/redline-eval/tests/eval/refusal_head.rs::fit on XSTest v2's 2,250 \
+             human-labelled completions, labelled.jsonl's odd ids and fresh.jsonl ({} responses); \
+             L2 {l2} on standardised features and threshold {threshold:.2} chosen by \
+             leave-one-group-out cross-validation (min(precision, recall) {worst:.3}). Never \
+             fitted or tuned on labelled.jsonl's even ids.",
+            rows.len()
+        ),
+        weights,
+        bias,
+        threshold,
+    };
+    let json = serde_json::to_string(&head).expect("serialises");
+    match std::env::var_os("REDLINE_HEAD_OUT") {
+        Some(out) => std::fs::write(&out, json + "\n").expect("writes the head"),
+        None => println!("set REDLINE_HEAD_OUT to write the head"),
+    }
+}
