@@ -16,11 +16,11 @@
 //! writes the fitted head to `REDLINE_HEAD_OUT` (default: print only).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use redline_eval::refusal::head::{fit_logistic, Example, Head};
 use redline_eval::refusal::{shipped_exemplars, EmbeddingRefusalClassifier, RefusalClass};
-use redline_local::embed::{EmbedError, SentenceEncoder};
+
+use super::refusal_labelled::encoder;
 
 /// One labelled response.
 struct Labelled {
@@ -100,20 +100,6 @@ fn xstest(dir: &Path) -> Vec<Labelled> {
         }
     }
     out
-}
-
-fn encoder() -> Option<Arc<SentenceEncoder>> {
-    match SentenceEncoder::load(&redline_local::default_encoder_dir()) {
-        Ok(e) => Some(Arc::new(e)),
-        Err(EmbedError::Missing { path }) => {
-            eprintln!(
-                "skipped: {} not fetched (scripts/fetch-models.sh)",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!("the sentence encoder does not load: {e}"),
-    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -134,7 +134,8 @@ fn phrase_classifier_does_not_regress() {
     assert!(all.precision >= 0.95 && all.recall >= 0.75, "{all:?}");
 }
 
-fn encoder() -> Option<Arc<SentenceEncoder>> {
+/// The sentence encoder, or `None` (with a notice) when it has not been fetched.
+pub(crate) fn encoder() -> Option<Arc<SentenceEncoder>> {
     match SentenceEncoder::load(&redline_local::default_encoder_dir()) {
         Ok(e) => Some(Arc::new(e)),
         Err(EmbedError::Missing { path }) => {
